@@ -91,6 +91,6 @@ define_op(
     attrs={"perm": ("ints", None)},
     traits=(PURE,),
     infer=_transpose_infer,
-    reference=lambda ctx, x: np.ascontiguousarray(np.transpose(x, ctx.attr("perm"))),
+    reference=lambda ctx, x: np.transpose(x, ctx.attr("perm")).copy(),
     doc="Permute axes (default: reverse them).",
 )

@@ -1,0 +1,37 @@
+"""The ONNX frontend: ``ModelProto`` to Zenith IR (importer) and back (exporter).
+
+Importing this package registers every converter; each converter module holds
+one family of ONNX ops.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+from zenith.frontend.onnx import (  # noqa: F401  (register converters)
+    elementwise,
+    linalg,
+    shape,
+)
+from zenith.frontend.onnx.importer import import_model, newest_opset
+from zenith.frontend.onnx.loader import ModelSource, read_model
+from zenith.ir.module import Module
+from zenith.ir.types import Dim
+
+
+def load_onnx(model: ModelSource, *, input_shapes: Mapping[str, Sequence[Dim]] | None = None,
+              base_dir: str | os.PathLike | None = None) -> Module:
+    """Import an ONNX model (a ModelProto, a path or bytes) as a verified Zenith module.
+
+    ``input_shapes`` overrides the declared shapes of named inputs (to fix dynamic
+    dims); ``base_dir`` is where external tensor data lives when ``model`` is not a path.
+    """
+    from zenith.ir.verifier import verify
+
+    module = import_model(read_model(model, base_dir), input_shapes=input_shapes)
+    verify(module)
+    return module
+
+
+__all__ = ["import_model", "load_onnx", "newest_opset", "read_model"]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from zenith.frontend.onnx import (  # noqa: F401  (register converters)
     elementwise,
     linalg,
+    reduce,
     shape,
 )
 from zenith.frontend.onnx.importer import import_model, newest_opset
@@ -21,15 +23,19 @@ from zenith.ir.types import Dim
 
 
 def load_onnx(model: ModelSource, *, input_shapes: Mapping[str, Sequence[Dim]] | None = None,
+              static_inputs: Mapping[str, Any] | None = None,
               base_dir: str | os.PathLike | None = None) -> Module:
     """Import an ONNX model (a ModelProto, a path or bytes) as a verified Zenith module.
 
     ``input_shapes`` overrides the declared shapes of named inputs (to fix dynamic
-    dims); ``base_dir`` is where external tensor data lives when ``model`` is not a path.
+    dims); ``static_inputs`` fixes the values of named inputs (they become constants
+    and leave the signature); ``base_dir`` is where external tensor data lives when
+    ``model`` is not a path.
     """
     from zenith.ir.verifier import verify
 
-    module = import_model(read_model(model, base_dir), input_shapes=input_shapes)
+    module = import_model(read_model(model, base_dir), input_shapes=input_shapes,
+                          static_inputs=static_inputs)
     verify(module)
     return module
 

@@ -14,23 +14,62 @@ import onnx
 from onnx import helper
 from onnx.backend.base import Backend, BackendRep, Device, DeviceType
 
+from zenith.frontend.onnx.context import NeedsStaticInput
 from zenith.frontend.onnx.dtypes import to_onnx_type
 from zenith.frontend.onnx.importer import newest_opset
 from zenith.ir.dtypes import from_numpy
 
 
 class ZenithRep(BackendRep):
-    """A prepared model: ``run(inputs)`` returns a tuple of NumPy arrays."""
+    """A prepared model: ``run(inputs)`` returns a tuple of NumPy arrays.
 
-    def __init__(self, compiled: Any) -> None:
+    When the model computes an op parameter (a reshape's shape, reduction axes)
+    from its inputs, compilation waits for ``run``: those inputs are then fixed
+    to the given values (``static_inputs``) and the specialization is cached.
+    """
+
+    MAX_SPECIALIZATIONS = 8
+
+    def __init__(self, model: onnx.ModelProto, options: dict[str, Any],
+                 compiled: Any = None, static: Sequence[str] = ()) -> None:
+        self.model = model
+        self.options = options
         self.compiled = compiled
+        self.static = list(static)
+        self.input_names = [vi.name for vi in model.graph.input
+                            if vi.name not in {t.name for t in model.graph.initializer}]
+        self._cache: dict[tuple, Any] = {}
 
     def run(self, inputs: Any, **kwargs: Any) -> tuple[Any, ...]:
         if isinstance(inputs, np.ndarray):
             inputs = [inputs]
-        if not isinstance(inputs, Mapping):
-            inputs = list(inputs)
-        return tuple(self.compiled.run(inputs))
+        if self.compiled is not None:
+            return tuple(self.compiled.run(inputs if isinstance(inputs, Mapping) else list(inputs)))
+        named = dict(inputs) if isinstance(inputs, Mapping) else dict(zip(self.input_names, inputs))
+        compiled = self._specialize(named)
+        rest = {k: v for k, v in named.items() if k not in self.static}
+        return tuple(compiled.run(rest))
+
+    def _specialize(self, named: dict[str, Any]) -> Any:
+        from zenith.api import compile
+
+        for _ in range(len(self.input_names) + 1):
+            fixed = {k: np.asarray(named[k]) for k in self.static}
+            key = tuple((k, a.dtype.str, a.shape, a.tobytes()) for k, a in sorted(fixed.items()))
+            if key in self._cache:
+                return self._cache[key]
+            try:
+                compiled = compile(self.model, static_inputs=fixed, **self.options)
+            except NeedsStaticInput as e:
+                if set(e.inputs) <= set(self.static):
+                    raise
+                self.static += [n for n in e.inputs if n not in self.static]
+                continue
+            if len(self._cache) >= self.MAX_SPECIALIZATIONS:
+                self._cache.clear()
+            self._cache[key] = compiled
+            return compiled
+        raise RuntimeError("could not specialize the model on its inputs")
 
 
 def _device_ok(device: str) -> bool:
@@ -50,9 +89,12 @@ class ZenithBackend(Backend):
 
         if not _device_ok(device):
             raise RuntimeError(f"Zenith's ONNX backend supports only the CPU device, not {device}")
-        passes = kwargs.get("passes")
-        return ZenithRep(compile(model, target="cpu", passes=passes,
-                                 input_shapes=kwargs.get("input_shapes")))
+        options = {"target": "cpu", "passes": kwargs.get("passes"),
+                   "input_shapes": kwargs.get("input_shapes")}
+        try:
+            return ZenithRep(model, options, compile(model, **options))
+        except NeedsStaticInput as e:
+            return ZenithRep(model, options, static=e.inputs)
 
     @classmethod
     def run_model(cls, model: onnx.ModelProto, inputs: Any, device: str = "CPU",

@@ -31,6 +31,14 @@ if TYPE_CHECKING:
 _REQUIRED = object()
 
 
+class NeedsStaticInput(ZenithError):
+    """A parameter the converter needs at import time comes from model inputs."""
+
+    def __init__(self, message: str, inputs: Sequence[str], loc: Location | None = None) -> None:
+        super().__init__(message, loc)
+        self.inputs = list(inputs)
+
+
 @dataclass
 class SequenceValue:
     """An ONNX sequence whose length is known at import time: a list of tensor values."""
@@ -158,14 +166,35 @@ class NodeContext:
             return None
         return const_value(self.inputs[i])
 
-    def const_ints(self, i: int, what: str) -> tuple[int, ...] | None:
-        """Input ``i`` as a tuple of ints when constant; None when absent."""
-        if not self.has_input(i):
-            return None
+    def const_ints(self, i: int) -> tuple[int, ...] | None:
+        """Input ``i`` as a tuple of ints when it is a constant, else None."""
         arr = self.const(i)
         if arr is None:
             return None
         return tuple(int(x) for x in np.asarray(arr).reshape(-1))
+
+    def static(self, i: int, what: str) -> np.ndarray:
+        """Input ``i``, which must be known at import time (a parameter such as axes).
+
+        When it is computed from model inputs alone, NeedsStaticInput names them, so
+        the caller can compile again with their values fixed (``static_inputs``)."""
+        arr = self.const(i)
+        if arr is not None:
+            return arr
+        v = self.input(i)
+        names = self.graph.importer.feeding_inputs(v)
+        if names:
+            raise NeedsStaticInput(
+                f"{self.op_type}: {what} is computed at run time from model input(s) "
+                f"{', '.join(map(repr, names))}; compile with static_inputs={{name: value}} "
+                "to fix them", names, self.loc)
+        self.fail(f"{what} computed at run time is not supported")
+
+    def static_ints(self, i: int, what: str) -> tuple[int, ...] | None:
+        """:meth:`static` as a tuple of ints; None when the input is absent."""
+        if not self.has_input(i):
+            return None
+        return tuple(int(x) for x in np.asarray(self.static(i, what)).reshape(-1))
 
     def type(self, i: int) -> TensorType:
         return self.input(i).type

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 from zenith.frontend.onnx.context import NodeContext
 from zenith.frontend.onnx.registry import converter
 from zenith.ir.core import Value
+from zenith.ir.dtypes import DType
 
 # ONNX op type -> (zt op, first opset whose semantics we convert)
 UNARY = {
@@ -184,22 +186,25 @@ def _clip(ctx: NodeContext) -> Value:
     return out
 
 
-@converter("Cast", since=6)
-def _cast(ctx: NodeContext) -> Value:
-    to = ctx.dtype_attr("to")
-    saturate = bool(ctx.attr("saturate", 1))
-    x = ctx.input(0)
+def convert_cast(ctx: NodeContext, x: Value, to: DType, saturate: bool) -> Value:
+    """ONNX Cast. Saturating casts to 8-bit floats clamp to the finite range first
+    (infinities included), then round; NaN stays NaN."""
     if x.type.dtype is to:
         return x
-    return ctx.op("zt.cast", x, to=to, saturate=saturate)
+    if saturate and to.is_float and to.itemsize == 1 and to.name != "f4e2m1" and x.type.dtype.is_float:
+        top = float(ml_dtypes.finfo(to.np_dtype).max)
+        x = ctx.op("zt.clip", x, min=-top, max=top)
+    return ctx.op("zt.cast", x, to=to, saturate=False)
+
+
+@converter("Cast", since=6)
+def _cast(ctx: NodeContext) -> Value:
+    return convert_cast(ctx, ctx.input(0), ctx.dtype_attr("to"), bool(ctx.attr("saturate", 1)))
 
 
 @converter("CastLike", since=15)
 def _cast_like(ctx: NodeContext) -> Value:
-    x, like = ctx.input(0), ctx.input(1)
-    if x.type.dtype is like.type.dtype:
-        return x
-    return ctx.op("zt.cast", x, to=like.type.dtype, saturate=bool(ctx.attr("saturate", 1)))
+    return convert_cast(ctx, ctx.input(0), ctx.input(1).type.dtype, bool(ctx.attr("saturate", 1)))
 
 
 @converter("Constant", since=1)

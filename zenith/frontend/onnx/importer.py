@@ -15,16 +15,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import onnx
 
 from zenith.frontend.onnx.context import NodeContext, OnnxValue, OptionalValue, SequenceValue
 from zenith.frontend.onnx.dtypes import tensor_to_array, to_dtype
 from zenith.frontend.onnx.registry import find_converter
+from zenith.interpreter import check_value
 from zenith.ir.attributes import DenseAttr
 from zenith.ir.builder import Builder
-from zenith.ir.core import Block, Region, Value
+from zenith.ir.core import Block, BlockArgument, Region, Value
 from zenith.ir.diagnostics import UNKNOWN, Location, NameLoc, ZenithError
 from zenith.ir.module import Function, Module
+from zenith.ir.opdef import NONDETERMINISTIC, PURE
 from zenith.ir.types import Dim, TensorType, dims_compatible
 
 MIN_OPSET = 7
@@ -39,6 +42,7 @@ def newest_opset() -> int:
 @dataclass
 class ImportOptions:
     input_shapes: Mapping[str, Sequence[Dim]] | None = None
+    static_inputs: Mapping[str, Any] | None = None
     fold_limit: int = DEFAULT_FOLD_LIMIT
     name: str = "main"
 
@@ -78,6 +82,28 @@ class ModelImporter:
         for o in model.opset_import:
             self.opsets["" if o.domain == "ai.onnx" else o.domain] = int(o.version)
         self.functions = {(f.domain, f.name): f for f in model.functions}
+        self.main_args: dict[Value, str] = {}
+
+    def feeding_inputs(self, v: Value) -> list[str] | None:
+        """The model inputs ``v`` is computed from by pure ops alone (None if anything else,
+        such as a subgraph argument or a random op, feeds it)."""
+        names: set[str] = set()
+        stack, seen = [v], set()
+        while stack:
+            x = stack.pop()
+            if x in seen:
+                continue
+            seen.add(x)
+            if isinstance(x, BlockArgument):
+                if x not in self.main_args:
+                    return None
+                names.add(self.main_args[x])
+                continue
+            op = x.op
+            if op.regions or not op.has_trait(PURE) or op.has_trait(NONDETERMINISTIC):
+                return None
+            stack.extend(op.operands)
+        return sorted(names) or None
 
     def version(self, domain: str) -> int | None:
         return self.opsets.get("" if domain == "ai.onnx" else domain)
@@ -132,11 +158,14 @@ class ModelImporter:
         module = Module()
         inits = {t.name for t in graph.initializer}
         shapes = dict(self.options.input_shapes or {})
-        unknown = set(shapes) - {vi.name for vi in graph.input}
-        if unknown:
-            raise ZenithError(f"input_shapes names unknown input(s) {sorted(unknown)}; the model's "
-                              f"inputs are {[vi.name for vi in graph.input if vi.name not in inits]}")
-        arg_vis = [vi for vi in graph.input if vi.name not in inits]
+        static = dict(self.options.static_inputs or {})
+        inputs = [vi.name for vi in graph.input if vi.name not in inits]
+        for what, given in (("input_shapes", shapes), ("static_inputs", static)):
+            unknown = set(given) - set(inputs)
+            if unknown:
+                raise ZenithError(f"{what} names unknown input(s) {sorted(unknown)}; the model's "
+                                  f"inputs are {inputs}")
+        arg_vis = [vi for vi in graph.input if vi.name not in inits and vi.name not in static]
         arg_types = [value_type(vi, NameLoc(vi.name), shapes.get(vi.name)) for vi in arg_vis]
         fn = Function(self.options.name, arg_types, [], loc=NameLoc(graph.name or "graph"))
         module.add_function(fn)
@@ -144,6 +173,8 @@ class ModelImporter:
         for vi, arg in zip(arg_vis, fn.args):
             arg.name_hint = vi.name
             conv.define(vi.name, arg)
+            self.main_args[arg] = vi.name
+        conv.add_static_inputs([vi for vi in graph.input if vi.name in static], static)
         conv.add_initializers(graph)
         conv.run_nodes(graph.node)
         results, names, layout = [], [], []
@@ -225,6 +256,19 @@ class GraphConverter:
                 return g.values[name]
             g = g.parent
         raise ZenithError(f"value '{name}' is used before any node computes it", loc)
+
+    def add_static_inputs(self, vis: Sequence[onnx.ValueInfoProto], values: Mapping[str, Any]
+                          ) -> None:
+        """Model inputs whose values are fixed at compile time become constants."""
+        b = Builder.at_end(self.block)
+        for vi in vis:
+            loc = NameLoc(vi.name)
+            arr = np.asarray(values[vi.name])
+            want = value_type(vi, loc)
+            check_value(want, arr, f"static input '{vi.name}'")
+            c = b.create("zt.constant", [], {"value": DenseAttr(arr)}, loc=loc).result
+            c.name_hint = vi.name
+            self.define(vi.name, c)
 
     def add_initializers(self, graph: onnx.GraphProto) -> None:
         b = Builder.at_end(self.block)
@@ -333,6 +377,10 @@ class GraphConverter:
 
 
 def import_model(model: onnx.ModelProto, input_shapes: Mapping[str, Sequence[Dim]] | None = None,
+                 static_inputs: Mapping[str, Any] | None = None,
                  fold_limit: int = DEFAULT_FOLD_LIMIT, name: str = "main") -> Module:
-    """Import an ONNX model into a new module with one function ``name``."""
-    return ModelImporter(model, ImportOptions(input_shapes, fold_limit, name)).run()
+    """Import an ONNX model into a new module with one function ``name``.
+
+    ``input_shapes`` overrides declared input shapes; ``static_inputs`` fixes the
+    values of some inputs, which become constants (and leave the signature)."""
+    return ModelImporter(model, ImportOptions(input_shapes, static_inputs, fold_limit, name)).run()

@@ -8,6 +8,7 @@ import numpy as np
 from zenith.frontend.onnx.context import NodeContext
 from zenith.frontend.onnx.registry import converter
 from zenith.ir.core import Value
+from zenith.ir.opdef import lookup
 
 
 def _slice_bounds(rank: int, start: int, end: int | None) -> tuple[int, int]:
@@ -43,10 +44,11 @@ def _size(ctx: NodeContext) -> Value:
 def _reshape(ctx: NodeContext) -> Value:
     x = ctx.input(0)
     allowzero = bool(ctx.attr("allowzero", 0))
-    spec = ctx.const_ints(1, "shape")
-    if spec is not None:
-        return ctx.op("zt.reshape", x, shape=spec, allowzero=allowzero)
-    return ctx.op("zt.reshape_dyn", x, ctx.input(1), allowzero=allowzero)
+    spec = ctx.const_ints(1)
+    if spec is None and lookup("zt.reshape_dyn") is not None:
+        return ctx.op("zt.reshape_dyn", x, ctx.input(1), allowzero=allowzero)
+    spec = ctx.static_ints(1, "the target shape")
+    return ctx.op("zt.reshape", x, shape=spec, allowzero=allowzero)
 
 
 @converter("Transpose", since=1)

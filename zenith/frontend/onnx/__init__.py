@@ -13,6 +13,7 @@ from typing import Any
 from zenith.frontend.onnx import (  # noqa: F401  (register converters)
     elementwise,
     linalg,
+    norm,
     reduce,
     shape,
 )

@@ -10,13 +10,15 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from zenith.frontend.onnx import (  # noqa: F401  (register converters)
+from zenith.frontend.onnx import (  # noqa: F401  (register converters and export rules)
     elementwise,
+    export_core,
     linalg,
     norm,
     reduce,
     shape,
 )
+from zenith.frontend.onnx.exporter import export_onnx
 from zenith.frontend.onnx.importer import import_model, newest_opset
 from zenith.frontend.onnx.loader import ModelSource, read_model
 from zenith.ir.module import Module
@@ -41,4 +43,4 @@ def load_onnx(model: ModelSource, *, input_shapes: Mapping[str, Sequence[Dim]] |
     return module
 
 
-__all__ = ["import_model", "load_onnx", "newest_opset", "read_model"]
+__all__ = ["export_onnx", "import_model", "load_onnx", "newest_opset", "read_model"]

@@ -15,7 +15,10 @@ from zenith.frontend.onnx import (  # noqa: F401  (register converters and expor
     elementwise,
     export_core,
     linalg,
+    loss,
+    nn,
     norm,
+    quant,
     reduce,
     shape,
 )

@@ -154,3 +154,31 @@ def _one_hot(ctx: NodeContext) -> Value:
     return ctx.op("zt.one_hot", ctx.input(0), ctx.input(2), depth=int(depth),
                   axis=int(ctx.attr("axis", -1)))
 
+
+
+@converter("Gather", since=1)
+def _gather(ctx: NodeContext) -> Value:
+    return ctx.op("zt.gather", ctx.input(0), ctx.input(1), axis=int(ctx.attr("axis", 0)))
+
+
+@converter("GatherElements", since=11)
+def _gather_elements(ctx: NodeContext) -> Value:
+    return ctx.op("zt.gather_elements", ctx.input(0), ctx.input(1), axis=int(ctx.attr("axis", 0)))
+
+
+@converter("GatherND", since=11)
+def _gather_nd(ctx: NodeContext) -> Value:
+    return ctx.op("zt.gather_nd", ctx.input(0), ctx.input(1),
+                  batch_dims=int(ctx.attr("batch_dims", 0)))
+
+
+@converter("ScatterElements", "Scatter", since=9)
+def _scatter_elements(ctx: NodeContext) -> Value:
+    return ctx.op("zt.scatter_elements", ctx.input(0), ctx.input(1), ctx.input(2),
+                  axis=int(ctx.attr("axis", 0)), reduction=ctx.attr("reduction", "none"))
+
+
+@converter("ScatterND", since=11)
+def _scatter_nd(ctx: NodeContext) -> Value:
+    return ctx.op("zt.scatter_nd", ctx.input(0), ctx.input(1), ctx.input(2),
+                  reduction=ctx.attr("reduction", "none"))

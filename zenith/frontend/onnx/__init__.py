@@ -14,6 +14,7 @@ from zenith.frontend.onnx import (  # noqa: F401  (register converters and expor
     data,
     elementwise,
     export_core,
+    image,
     linalg,
     loss,
     nn,

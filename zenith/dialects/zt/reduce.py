@@ -36,13 +36,13 @@ def check_dtype(ctx: InferContext, dt: DType, cls: str) -> None:
 def _lowest(dt: np.dtype):
     if dt.kind == "b":
         return False
-    return -np.inf if dt.kind == "f" else np.iinfo(dt).min
+    return np.iinfo(dt).min if dt.kind in "iu" else -np.inf
 
 
 def _highest(dt: np.dtype):
     if dt.kind == "b":
         return True
-    return np.inf if dt.kind == "f" else np.iinfo(dt).max
+    return np.iinfo(dt).max if dt.kind in "iu" else np.inf
 
 
 def _count(x: np.ndarray, axis) -> int:

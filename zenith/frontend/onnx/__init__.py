@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zenith.frontend.onnx import (  # noqa: F401  (register converters and export rules)
+    attention,
     control,
     data,
     elementwise,

@@ -128,3 +128,54 @@ def _qlinear_matmul(ctx: NodeContext) -> Value:
     lo, hi = int_range(to)
     return ctx.cast(ctx.op("zt.clip", ctx.op("zt.round", d), min=float(lo), max=float(hi)), to)
 
+
+
+def _conv_attrs(ctx: NodeContext, x: Value, w: Value) -> dict:
+    from zenith.frontend.onnx.nn import resolve_pads
+
+    kernel = list(ctx.attr("kernel_shape", w.type.shape[2:]))
+    n = len(kernel)
+    strides = list(ctx.attr("strides", [1] * n))
+    dilations = list(ctx.attr("dilations", [1] * n))
+    pads = resolve_pads(ctx, x.type, kernel, strides, dilations)
+    return {"strides": tuple(strides), "dilations": tuple(dilations),
+            "pads": tuple(pads) if pads is not None else None, "group": int(ctx.attr("group", 1))}
+
+
+def _per_channel(ctx: NodeContext, p: Value, rank: int, axis: int) -> Value:
+    """A per-channel parameter ([M] or scalar) shaped to broadcast along ``axis``."""
+    if p.type.rank == 1 and p.type.shape[0] != 1:
+        return ctx.op("zt.reshape", p, shape=(-1,) + (1,) * (rank - axis - 1))
+    return p
+
+
+def _integer_conv(ctx: NodeContext, x: Value, xzp: Value | None, w: Value, wzp: Value | None,
+                  bias: Value | None) -> Value:
+    """Convolution of zero-point-centered integers, exact in f64."""
+    rank = x.type.rank
+    xf = ctx.cast(x, F64)
+    if xzp is not None:
+        xf = ctx.op("zt.sub", xf, ctx.cast(xzp, F64))
+    wf = ctx.cast(w, F64)
+    if wzp is not None:
+        wf = ctx.op("zt.sub", wf, ctx.cast(_per_channel(ctx, wzp, rank, 0), F64))
+    operands = [xf, wf] + ([ctx.cast(bias, F64)] if bias is not None else [])
+    return ctx.op("zt.conv", *operands, **_conv_attrs(ctx, x, w))
+
+
+@converter("ConvInteger", since=10)
+def _conv_integer(ctx: NodeContext) -> Value:
+    acc = _integer_conv(ctx, ctx.input(0), ctx.opt_input(2), ctx.input(1), ctx.opt_input(3), None)
+    return ctx.cast(acc, I32)
+
+
+@converter("QLinearConv", since=10)
+def _qlinear_conv(ctx: NodeContext) -> Value:
+    x, w = ctx.input(0), ctx.input(3)
+    acc = _integer_conv(ctx, x, ctx.input(2), w, ctx.input(5), ctx.opt_input(8))
+    scale = ctx.op("zt.div", ctx.op("zt.mul", ctx.input(1), ctx.input(4)), ctx.input(6))
+    scale = _per_channel(ctx, ctx.cast(scale, F64), x.type.rank, 1)
+    d = ctx.op("zt.add", ctx.op("zt.mul", acc, scale), ctx.cast(ctx.input(7), F64))
+    to = ctx.type(7).dtype
+    lo, hi = int_range(to)
+    return ctx.cast(ctx.op("zt.clip", ctx.op("zt.round", d), min=float(lo), max=float(hi)), to)

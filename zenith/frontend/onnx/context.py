@@ -182,12 +182,16 @@ class NodeContext:
         if arr is not None:
             return arr
         v = self.input(i)
-        names = self.graph.importer.feeding_inputs(v)
-        if names:
+        fed = self.graph.importer.feeding_inputs(v)
+        if fed is not None and fed[0]:
             raise NeedsStaticInput(
-                f"{self.op_type}: {what} is computed at run time from model input(s) "
-                f"{', '.join(map(repr, names))}; compile with static_inputs={{name: value}} "
-                "to fix them", names, self.loc)
+                f"{self.op_type}: {what} is computed at run time from the values of model "
+                f"input(s) {', '.join(map(repr, fed[0]))}; compile with "
+                "static_inputs={name: value} to fix them", fed[0], self.loc)
+        if fed is not None and fed[1]:
+            self.fail(f"{what} depends on the dynamic shape of model input(s) "
+                      f"{', '.join(map(repr, fed[1]))}; give static shapes with "
+                      "input_shapes={name: shape}")
         self.fail(f"{what} computed at run time is not supported")
 
     def static_ints(self, i: int, what: str) -> tuple[int, ...] | None:

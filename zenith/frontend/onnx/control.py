@@ -68,7 +68,8 @@ def _if(ctx: NodeContext) -> list[OnnxValue]:
     except ZenithError as e:
         # A branch that only converts for some inputs (e.g. by rank) is fine once the
         # condition is known: ask for the model inputs it is computed from.
-        names = ctx.graph.importer.feeding_inputs(ctx.input(0))
+        fed = ctx.graph.importer.feeding_inputs(ctx.input(0))
+        names = fed[0] if fed is not None else None
         if names and not isinstance(e, NeedsStaticInput):
             raise NeedsStaticInput(f"If: a branch does not convert ({e.message}); the condition "
                                    f"is computed from model input(s) {names}", names, ctx.loc) from e

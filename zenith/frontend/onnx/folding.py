@@ -18,6 +18,7 @@ from zenith.ir.diagnostics import ZenithError
 from zenith.ir.opdef import CONSTANT_LIKE, NONDETERMINISTIC, PURE
 
 _INTERP = Interpreter()
+SHAPE_QUERIES = ("zt.shape_of", "zt.size")  # ops that read only their operand's shape
 
 
 def const_value(v: Value) -> np.ndarray | None:
@@ -43,6 +44,9 @@ def try_fold(op: Operation, limit: int) -> list[Value] | None:
     arrays = []
     for v in op.operands:
         a = const_value(v)
+        if a is None and op.name in SHAPE_QUERIES and v.type.is_static:
+            # Only the shape is read: a stand-in array of that shape will do.
+            a = np.broadcast_to(np.zeros((), v.type.dtype.np_dtype), v.type.shape)
         if a is None:
             return None
         arrays.append(a)

@@ -20,6 +20,7 @@ import onnx
 
 from zenith.frontend.onnx.context import NodeContext, OnnxValue, OptionalValue, SequenceValue
 from zenith.frontend.onnx.dtypes import tensor_to_array, to_dtype
+from zenith.frontend.onnx.folding import SHAPE_QUERIES
 from zenith.frontend.onnx.registry import find_converter
 from zenith.interpreter import check_value
 from zenith.ir.attributes import DenseAttr
@@ -84,26 +85,29 @@ class ModelImporter:
         self.functions = {(f.domain, f.name): f for f in model.functions}
         self.main_args: dict[Value, str] = {}
 
-    def feeding_inputs(self, v: Value) -> list[str] | None:
-        """The model inputs ``v`` is computed from by pure ops alone (None if anything else,
-        such as a subgraph argument or a random op, feeds it)."""
-        names: set[str] = set()
-        stack, seen = [v], set()
+    def feeding_inputs(self, v: Value) -> tuple[list[str], list[str]] | None:
+        """The model inputs ``v`` is computed from by pure ops alone: those whose values it
+        reads and those whose (dynamic) shapes it reads. None if anything else feeds it,
+        such as a subgraph argument or a random op."""
+        values: set[str] = set()
+        shapes: set[str] = set()
+        stack, seen = [(v, False)], set()
         while stack:
-            x = stack.pop()
-            if x in seen:
+            x, shape_only = stack.pop()
+            if (x, shape_only) in seen:
                 continue
-            seen.add(x)
+            seen.add((x, shape_only))
             if isinstance(x, BlockArgument):
                 if x not in self.main_args:
                     return None
-                names.add(self.main_args[x])
+                (shapes if shape_only else values).add(self.main_args[x])
                 continue
             op = x.op
             if op.regions or not op.has_trait(PURE) or op.has_trait(NONDETERMINISTIC):
                 return None
-            stack.extend(op.operands)
-        return sorted(names) or None
+            reads_shape = shape_only or op.name in SHAPE_QUERIES
+            stack.extend((o, reads_shape) for o in op.operands)
+        return sorted(values), sorted(shapes)
 
     def version(self, domain: str) -> int | None:
         return self.opsets.get("" if domain == "ai.onnx" else domain)

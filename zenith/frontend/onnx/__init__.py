@@ -16,6 +16,8 @@ from zenith.frontend.onnx import (  # noqa: F401  (register converters and expor
     data,
     elementwise,
     export_core,
+    export_data,
+    export_nn,
     image,
     linalg,
     loss,

@@ -54,10 +54,28 @@ def _register_unary(onnx_name: str, zt: str, since: int) -> None:
         return ctx.op(f"zt.{zt}", ctx.input(0))
 
 
+def legacy_broadcast(ctx: NodeContext, a: Value, b: Value) -> Value:
+    """Before opset 7, ``broadcast=1`` with ``axis`` aligns b's dims at a's ``axis`` (b is
+    padded with trailing 1s so NumPy broadcasting does the rest)."""
+    if ctx.version >= 7 or not ctx.attr("broadcast", 0) or "axis" not in ctx.attrs:
+        return b
+    axis = int(ctx.attr("axis"))
+    axis = axis + a.type.rank if axis < 0 else axis
+    trailing = a.type.rank - axis - b.type.rank
+    if trailing <= 0:
+        return b
+    return ctx.op("zt.reshape", b, shape=tuple(b.type.shape) + (1,) * trailing) \
+        if b.type.is_static else ctx.op("zt.unsqueeze", b, axes=tuple(range(-trailing, 0)))
+
+
 def _register_binary(onnx_name: str, zt: str, since: int) -> None:
-    @converter(onnx_name, since=since)
+    @converter(onnx_name, since=1 if zt in LEGACY_BROADCAST else since)
     def conv(ctx: NodeContext) -> Value:
-        return ctx.op(f"zt.{zt}", ctx.input(0), ctx.input(1))
+        a = ctx.input(0)
+        return ctx.op(f"zt.{zt}", a, legacy_broadcast(ctx, a, ctx.input(1)))
+
+
+LEGACY_BROADCAST = ("add", "sub", "mul", "div", "and", "or", "xor", "eq", "lt", "gt")
 
 
 def _register_attr_unary(onnx_name: str, zt: str, since: int, attrs: dict) -> None:
@@ -82,9 +100,10 @@ def _identity(ctx: NodeContext):
     return ctx.any_input(0)
 
 
-@converter("Pow", since=7)
+@converter("Pow", since=1)
 def _pow(ctx: NodeContext) -> Value:
-    return ctx.op("zt.pow", ctx.input(0), ctx.input(1))
+    a = ctx.input(0)
+    return ctx.op("zt.pow", a, legacy_broadcast(ctx, a, ctx.input(1)))
 
 
 @converter("Mod", since=10)
@@ -106,9 +125,11 @@ def _bitshift(ctx: NodeContext) -> Value:
     return ctx.op("zt.shr", x, n)
 
 
-@converter("PRelu", since=7)
+@converter("PRelu", since=6)
 def _prelu(ctx: NodeContext) -> Value:
     x, slope = ctx.input(0), ctx.input(1)
+    if ctx.version < 7 and slope.type.rank == 1 and x.type.rank > 2:  # per-channel slope
+        slope = ctx.op("zt.reshape", slope, shape=(-1,) + (1,) * (x.type.rank - 2))
     zero = ctx.scalar(0, x)
     return ctx.op("zt.where", ctx.op("zt.lt", x, zero), ctx.op("zt.mul", x, slope), x)
 
@@ -137,22 +158,22 @@ def _variadic(ctx: NodeContext, zt: str) -> Value:
     return out
 
 
-@converter("Sum", since=8)
+@converter("Sum", since=6)
 def _sum(ctx: NodeContext) -> Value:
     return _variadic(ctx, "zt.add")
 
 
-@converter("Max", since=8)
+@converter("Max", since=6)
 def _max(ctx: NodeContext) -> Value:
     return _variadic(ctx, "zt.max")
 
 
-@converter("Min", since=8)
+@converter("Min", since=6)
 def _min(ctx: NodeContext) -> Value:
     return _variadic(ctx, "zt.min")
 
 
-@converter("Mean", since=8)
+@converter("Mean", since=6)
 def _mean(ctx: NodeContext) -> Value:
     total = _variadic(ctx, "zt.add")
     n = len(ctx.tensor_inputs())

@@ -135,7 +135,10 @@ class ModelImporter:
             where = f"opset {version}" if version is not None else f"domain '{domain}' not imported"
             shown = ", ".join(repr(n) for n in names[:8]) + (" ..." if len(names) > 8 else "")
             lines.append(f"  {full} ({where}): {len(names)} node(s) {shown}")
-        raise ZenithError(f"model has {len(missing)} unsupported op type(s):\n" + "\n".join(lines))
+        kinds = ", ".join(dict.fromkeys(
+            (f"{d}.{t}" if d else t) + (f"-{v}" if v is not None else "") for d, t, v in missing))
+        raise ZenithError(f"model has {len(missing)} unsupported op type(s): {kinds}\n"
+                          + "\n".join(lines))
 
     def _collect_missing(self, nodes: Sequence[onnx.NodeProto], missing: dict,
                          seen_functions: set) -> None:

@@ -12,7 +12,7 @@ def _matmul(ctx: NodeContext) -> Value:
     return ctx.op("zt.matmul", ctx.input(0), ctx.input(1))
 
 
-@converter("Gemm", since=7)
+@converter("Gemm", since=6)
 def _gemm(ctx: NodeContext) -> Value:
     a, b = ctx.input(0), ctx.input(1)
     operands = [a, b] + ([ctx.input(2)] if ctx.has_input(2) else [])

@@ -45,8 +45,10 @@ _register_softmax("LogSoftmax", "zt.log_softmax")
 _register_softmax("Hardmax", "zt.hardmax")
 
 
-@converter("BatchNormalization", since=7)
+@converter("BatchNormalization", since=6)
 def _batch_norm(ctx: NodeContext) -> Value:
+    if ctx.version < 7 and not ctx.attr("is_test", 0):
+        ctx.fail("is_test=0 (training) is not supported (Zenith compiles inference graphs)")
     if ctx.attr("training_mode", 0):
         ctx.fail("training_mode=1 is not supported (Zenith compiles inference graphs)")
     if ctx.version < 9 and not ctx.attr("spatial", 1):

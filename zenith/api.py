@@ -133,19 +133,21 @@ class CompiledModel:
 def compile(model: ModelSource | Module, target: str = "auto", passes: str | Sequence[str] | None = None,
             *, input_shapes: Mapping[str, Sequence[Dim]] | None = None,
             static_inputs: Mapping[str, Any] | None = None,
-            base_dir: str | os.PathLike | None = None) -> CompiledModel:
+            base_dir: str | os.PathLike | None = None,
+            input_structure: Mapping[str, tuple] | None = None) -> CompiledModel:
     """Compile an ONNX model (ModelProto, path or bytes) or a Zenith module for ``target``.
 
     ``passes`` is a pipeline string such as ``"canonicalize,cse,dce"`` (None: the
     default pipeline); ``input_shapes`` fixes dynamic input dims by input name;
     ``static_inputs`` fixes input values at compile time (those inputs are then
-    not passed when calling).
+    not passed when calling); ``input_structure`` shapes sequence and optional inputs
+    (see :func:`zenith.load_onnx`).
     """
     tgt = resolve_target(target)
     if isinstance(model, Module):
         module = model.clone()
     else:
         module = load_onnx(model, input_shapes=input_shapes, static_inputs=static_inputs,
-                           base_dir=base_dir)
+                           base_dir=base_dir, input_structure=input_structure)
     run_pipeline(module, passes)
     return CompiledModel(module, tgt, executor_for(tgt, module))

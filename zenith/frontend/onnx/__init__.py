@@ -25,6 +25,7 @@ from zenith.frontend.onnx import (  # noqa: F401  (register converters and expor
     norm,
     quant,
     reduce,
+    sequence,
     shape,
 )
 from zenith.frontend.onnx.exporter import export_onnx
@@ -36,18 +37,21 @@ from zenith.ir.types import Dim
 
 def load_onnx(model: ModelSource, *, input_shapes: Mapping[str, Sequence[Dim]] | None = None,
               static_inputs: Mapping[str, Any] | None = None,
-              base_dir: str | os.PathLike | None = None) -> Module:
+              base_dir: str | os.PathLike | None = None,
+              input_structure: Mapping[str, tuple] | None = None) -> Module:
     """Import an ONNX model (a ModelProto, a path or bytes) as a verified Zenith module.
 
     ``input_shapes`` overrides the declared shapes of named inputs (to fix dynamic
     dims); ``static_inputs`` fixes the values of named inputs (they become constants
     and leave the signature); ``base_dir`` is where external tensor data lives when
-    ``model`` is not a path.
+    ``model`` is not a path; ``input_structure`` gives sequence and optional inputs their
+    shape (``("seq", [shapes])``, ``("none",)`` or ``("tensor", shape)``): a sequence input
+    of n elements becomes n arguments ``name[0]`` ... ``name[n-1]``.
     """
     from zenith.ir.verifier import verify
 
     module = import_model(read_model(model, base_dir), input_shapes=input_shapes,
-                          static_inputs=static_inputs)
+                          static_inputs=static_inputs, input_structure=input_structure)
     verify(module)
     return module
 

@@ -20,12 +20,34 @@ from zenith.frontend.onnx.importer import newest_opset
 from zenith.ir.dtypes import from_numpy
 
 
+def structure_of(value: Any) -> tuple:
+    """The input_structure entry of a run-time value: a list is a sequence, None an
+    absent optional, anything else a tensor."""
+    if value is None:
+        return ("none",)
+    if isinstance(value, (list, tuple)):
+        return ("seq", [np.shape(x) for x in value])
+    return ("tensor", np.shape(value))
+
+
+def flatten_inputs(named: dict[str, Any]) -> dict[str, Any]:
+    """Sequence inputs become ``name[i]`` entries; absent optionals disappear."""
+    out: dict[str, Any] = {}
+    for k, v in named.items():
+        if isinstance(v, (list, tuple)):
+            out.update({f"{k}[{i}]": np.asarray(x) for i, x in enumerate(v)})
+        elif v is not None:
+            out[k] = v
+    return out
+
+
 class ZenithRep(BackendRep):
     """A prepared model: ``run(inputs)`` returns a tuple of NumPy arrays.
 
     When the model computes an op parameter (a reshape's shape, reduction axes)
-    from its inputs, compilation waits for ``run``: those inputs are then fixed
-    to the given values (``static_inputs``) and the specialization is cached.
+    from its inputs, or takes sequence or optional inputs, compilation waits for
+    ``run``: those inputs are then fixed to the given values (``static_inputs``)
+    or structures (``input_structure``), and the specialization is cached.
     """
 
     MAX_SPECIALIZATIONS = 8
@@ -36,8 +58,11 @@ class ZenithRep(BackendRep):
         self.options = options
         self.compiled = compiled
         self.static = list(static)
-        self.input_names = [vi.name for vi in model.graph.input
-                            if vi.name not in {t.name for t in model.graph.initializer}]
+        inits = {t.name for t in model.graph.initializer}
+        graph_inputs = [vi for vi in model.graph.input if vi.name not in inits]
+        self.input_names = [vi.name for vi in graph_inputs]
+        self.structured = [vi.name for vi in graph_inputs
+                           if not vi.type.HasField("tensor_type")]
         self._cache: dict[tuple, Any] = {}
 
     def run(self, inputs: Any, **kwargs: Any) -> tuple[Any, ...]:
@@ -47,19 +72,22 @@ class ZenithRep(BackendRep):
             return tuple(self.compiled.run(inputs if isinstance(inputs, Mapping) else list(inputs)))
         named = dict(inputs) if isinstance(inputs, Mapping) else dict(zip(self.input_names, inputs))
         compiled = self._specialize(named)
-        rest = {k: v for k, v in named.items() if k not in self.static}
+        rest = flatten_inputs({k: v for k, v in named.items() if k not in self.static})
         return tuple(compiled.run(rest))
 
     def _specialize(self, named: dict[str, Any]) -> Any:
         from zenith.api import compile
 
+        structure = {k: structure_of(named.get(k)) for k in self.structured}
         for _ in range(len(self.input_names) + 1):
             fixed = {k: np.asarray(named[k]) for k in self.static}
-            key = tuple((k, a.dtype.str, a.shape, a.tobytes()) for k, a in sorted(fixed.items()))
+            key = (repr(sorted(structure.items())),) + tuple(
+                (k, a.dtype.str, a.shape, a.tobytes()) for k, a in sorted(fixed.items()))
             if key in self._cache:
                 return self._cache[key]
             try:
-                compiled = compile(self.model, static_inputs=fixed, **self.options)
+                compiled = compile(self.model, static_inputs=fixed, input_structure=structure,
+                                   **self.options)
             except NeedsStaticInput as e:
                 if set(e.inputs) <= set(self.static):
                     raise
@@ -91,6 +119,8 @@ class ZenithBackend(Backend):
             raise RuntimeError(f"Zenith's ONNX backend supports only the CPU device, not {device}")
         options = {"target": "cpu", "passes": kwargs.get("passes"),
                    "input_shapes": kwargs.get("input_shapes")}
+        if any(not vi.type.HasField("tensor_type") for vi in model.graph.input):
+            return ZenithRep(model, options)  # sequence / optional inputs: compile at run
         try:
             return ZenithRep(model, options, compile(model, **options))
         except NeedsStaticInput as e:

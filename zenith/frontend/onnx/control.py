@@ -38,11 +38,16 @@ def tensor_outputs(ctx: NodeContext, outs: Sequence[OnnxValue], what: str) -> li
     return list(outs)  # type: ignore[arg-type]
 
 
-def inline_graph(ctx: NodeContext, graph: onnx.GraphProto) -> list[OnnxValue]:
-    """Convert a subgraph without inputs directly into the current block."""
+def inline_graph(ctx: NodeContext, graph: onnx.GraphProto, inputs: Sequence[OnnxValue] = ()
+                 ) -> list[OnnxValue]:
+    """Convert a subgraph directly into the current block, its inputs bound to ``inputs``."""
     from zenith.frontend.onnx.importer import GraphConverter
 
+    if len(inputs) != len(graph.input):
+        ctx.fail(f"subgraph '{graph.name}' takes {len(graph.input)} inputs, {len(inputs)} given")
     sub = GraphConverter(ctx.graph.importer, ctx.graph, ctx.graph.block)
+    for vi, v in zip(graph.input, inputs):
+        sub.define(vi.name, v)
     sub.add_initializers(graph)
     sub.run_nodes(graph.node)
     return [sub.lookup(vi.name, ctx.loc) for vi in graph.output]
@@ -117,12 +122,49 @@ def build_loop(ctx: NodeContext, body: onnx.GraphProto, trip: Value, cond: Value
     return list(op.results)
 
 
+MAX_UNROLL = 4096
+
+
 @converter("Loop", since=1)
-def _loop(ctx: NodeContext) -> list[Value]:
+def _loop(ctx: NodeContext) -> list[OnnxValue]:
+    init = [ctx.any_input(i) for i in range(2, len(ctx.inputs))]
+    if any(not isinstance(v, Value) for v in init):
+        return unroll_loop(ctx, init)
     trip = ctx.input(0) if ctx.has_input(0) else ctx.constant(np.array(INT64_MAX, np.int64))
     cond = ctx.input(1) if ctx.has_input(1) else ctx.constant(np.array(True))
-    init = [ctx.input(i) for i in range(2, len(ctx.inputs))]
-    return build_loop(ctx, ctx.attr("body"), trip, cond, init)
+    return build_loop(ctx, ctx.attr("body"), trip, cond, init)  # type: ignore[arg-type]
+
+
+def unroll_loop(ctx: NodeContext, init: list[OnnxValue]) -> list[OnnxValue]:
+    """A loop carrying sequences or optionals, unrolled at import time: its trip count
+    and conditions must be known then."""
+    trip = int(np.asarray(ctx.static(0, "the trip count")).reshape(-1)[0]) \
+        if ctx.has_input(0) else INT64_MAX
+    go = bool(np.asarray(ctx.static(1, "the condition")).reshape(-1)[0]) \
+        if ctx.has_input(1) else True
+    body = ctx.attr("body")
+    vals, scans, i = list(init), None, 0
+    n = len(init)
+    while i < trip and go:
+        if i >= MAX_UNROLL:
+            ctx.fail(f"a loop carrying sequences runs over {MAX_UNROLL} iterations")
+        outs = inline_graph(ctx, body, [ctx.constant(np.array(i, np.int64)),
+                                        ctx.constant(np.array(go)), *vals])
+        c = ctx.graph.importer.const_of(outs[0])
+        if c is None:
+            ctx.fail("a loop carrying sequences needs a condition known at import time")
+        go = bool(np.asarray(c).reshape(-1)[0])
+        vals = outs[1:1 + n]
+        steps = tensor_outputs(ctx, outs[1 + n:], "a scan output")
+        scans = [[] for _ in steps] if scans is None else scans
+        for k, v in enumerate(steps):
+            scans[k].append(ctx.op("zt.unsqueeze", v, axes=(0,)))
+        i += 1
+    if scans is None and len(body.output) > n + 1:
+        ctx.fail("a loop with scan outputs that runs no iteration is not supported here")
+    stacked = [parts[0] if len(parts) == 1 else ctx.op("zt.concat", *parts, axis=0)
+               for parts in (scans or [])]
+    return vals + stacked
 
 
 @converter("Scan", since=9)

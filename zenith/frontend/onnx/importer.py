@@ -20,7 +20,7 @@ import onnx
 
 from zenith.frontend.onnx.context import NodeContext, OnnxValue, OptionalValue, SequenceValue
 from zenith.frontend.onnx.dtypes import tensor_to_array, to_dtype
-from zenith.frontend.onnx.folding import SHAPE_QUERIES
+from zenith.frontend.onnx.folding import SHAPE_QUERIES, const_value
 from zenith.frontend.onnx.registry import find_converter
 from zenith.interpreter import check_value
 from zenith.ir.attributes import DenseAttr
@@ -46,6 +46,53 @@ class ImportOptions:
     static_inputs: Mapping[str, Any] | None = None
     fold_limit: int = DEFAULT_FOLD_LIMIT
     name: str = "main"
+    # Sequence and optional inputs: name -> ("seq", [shapes]) | ("none",) | ("tensor", shape)
+    input_structure: Mapping[str, tuple] | None = None
+
+
+@dataclass
+class InputPlan:
+    """The function arguments one graph input becomes, and how to rebuild its value."""
+
+    args: list[tuple[str, TensorType]]
+    build: Any  # (list of argument values) -> OnnxValue
+
+
+def _tensor_elem(tp: onnx.TypeProto, name: str, loc: Location):
+    kind = tp.WhichOneof("value")
+    if kind == "tensor_type":
+        return tp.tensor_type.elem_type, "tensor"
+    if kind == "sequence_type":
+        return tp.sequence_type.elem_type.tensor_type.elem_type, "seq"
+    raise ZenithError(f"input '{name}' has {kind} type, which Zenith cannot take", loc)
+
+
+def input_plan(vi: onnx.ValueInfoProto, shape: Sequence[Dim] | None, structure: tuple | None
+               ) -> InputPlan:
+    """Plan the arguments of a graph input: one for a tensor, one per element of a
+    sequence (its length and shapes given by ``structure``), none for an absent optional."""
+    loc = NameLoc(vi.name)
+    kind = vi.type.WhichOneof("value")
+    if kind == "tensor_type":
+        return InputPlan([(vi.name, value_type(vi, loc, shape))], lambda vs: vs[0])
+    if structure is None:
+        raise ZenithError(f"input '{vi.name}' is a {kind.replace('_type', '')}; give its "
+                          "structure with input_structure={name: ('seq', [shapes]) | ('none',) "
+                          "| ('tensor', shape)}", loc)
+    if kind == "optional_type":
+        elem_tp = vi.type.optional_type.elem_type
+        if structure[0] == "none":
+            return InputPlan([], lambda vs: OptionalValue(None, elem_tp))
+        inner_shape = structure[1] if structure[0] == "tensor" else shape
+        inner = input_plan(onnx.helper.make_value_info(vi.name, elem_tp), inner_shape, structure)
+        return InputPlan(inner.args, lambda vs: OptionalValue(inner.build(vs)))
+    if kind != "sequence_type" or structure[0] != "seq":
+        raise ZenithError(f"input '{vi.name}' ({kind}) does not match the structure {structure[0]!r}",
+                          loc)
+    elem, _ = _tensor_elem(vi.type.sequence_type.elem_type, vi.name, loc)
+    dt = to_dtype(elem, loc)
+    args = [(f"{vi.name}[{j}]", TensorType(dt, tuple(s))) for j, s in enumerate(structure[1])]
+    return InputPlan(args, lambda vs: SequenceValue(list(vs), dt))
 
 
 def value_type(vi: onnx.ValueInfoProto, loc: Location, shape: Sequence[Dim] | None = None
@@ -84,6 +131,11 @@ class ModelImporter:
             self.opsets["" if o.domain == "ai.onnx" else o.domain] = int(o.version)
         self.functions = {(f.domain, f.name): f for f in model.functions}
         self.main_args: dict[Value, str] = {}
+
+    @staticmethod
+    def const_of(v: Any) -> np.ndarray | None:
+        """The value of ``v`` when it is a tensor known at import time."""
+        return const_value(v) if isinstance(v, Value) else None
 
     def feeding_inputs(self, v: Value) -> tuple[list[str], list[str]] | None:
         """The model inputs ``v`` is computed from by pure ops alone: those whose values it
@@ -173,14 +225,20 @@ class ModelImporter:
                 raise ZenithError(f"{what} names unknown input(s) {sorted(unknown)}; the model's "
                                   f"inputs are {inputs}")
         arg_vis = [vi for vi in graph.input if vi.name not in inits and vi.name not in static]
-        arg_types = [value_type(vi, NameLoc(vi.name), shapes.get(vi.name)) for vi in arg_vis]
-        fn = Function(self.options.name, arg_types, [], loc=NameLoc(graph.name or "graph"))
+        structure = dict(self.options.input_structure or {})
+        plans = [input_plan(vi, shapes.get(vi.name), structure.get(vi.name)) for vi in arg_vis]
+        arg_names = [n for p in plans for n, _ in p.args]
+        fn = Function(self.options.name, [t for p in plans for _, t in p.args], [],
+                      loc=NameLoc(graph.name or "graph"))
         module.add_function(fn)
         conv = GraphConverter(self, None, fn.body)
-        for vi, arg in zip(arg_vis, fn.args):
-            arg.name_hint = vi.name
-            conv.define(vi.name, arg)
-            self.main_args[arg] = vi.name
+        args = iter(fn.args)
+        for vi, plan in zip(arg_vis, plans):
+            mine = [next(args) for _ in plan.args]
+            for (name, _), arg in zip(plan.args, mine):
+                arg.name_hint = name
+                self.main_args[arg] = name
+            conv.define(vi.name, plan.build(mine))
         conv.add_static_inputs([vi for vi in graph.input if vi.name in static], static)
         conv.add_initializers(graph)
         conv.run_nodes(graph.node)
@@ -195,7 +253,7 @@ class ModelImporter:
             if kind == "tensor":
                 check_output_type(vi, results_of[0])
         Builder.at_end(fn.body).create("func.return", results, loc=fn.loc)
-        fn.attributes["arg_names"] = tuple(vi.name for vi in arg_vis)
+        fn.attributes["arg_names"] = tuple(arg_names)
         fn.attributes["result_names"] = tuple(names)
         if any(k != "tensor" for k in layout):
             fn.attributes["output_layout"] = tuple(layout)
@@ -385,9 +443,11 @@ class GraphConverter:
 
 def import_model(model: onnx.ModelProto, input_shapes: Mapping[str, Sequence[Dim]] | None = None,
                  static_inputs: Mapping[str, Any] | None = None,
-                 fold_limit: int = DEFAULT_FOLD_LIMIT, name: str = "main") -> Module:
+                 fold_limit: int = DEFAULT_FOLD_LIMIT, name: str = "main",
+                 input_structure: Mapping[str, tuple] | None = None) -> Module:
     """Import an ONNX model into a new module with one function ``name``.
 
     ``input_shapes`` overrides declared input shapes; ``static_inputs`` fixes the
     values of some inputs, which become constants (and leave the signature)."""
-    return ModelImporter(model, ImportOptions(input_shapes, static_inputs, fold_limit, name)).run()
+    options = ImportOptions(input_shapes, static_inputs, fold_limit, name, input_structure)
+    return ModelImporter(model, options).run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import settings
@@ -45,7 +47,7 @@ class PoolMachine(RuleBasedStateMachine):
         assert s.bytes_in_use == sum(b.size for b, _, _ in self.live)
         assert s.bytes_in_use <= s.bytes_reserved
         spans = sorted((id(b.segment), b.offset, b.offset + b.size) for b, _, _ in self.live)
-        for (s1, _, e1), (s2, b2, _) in zip(spans, spans[1:]):
+        for (s1, _, e1), (s2, b2, _) in itertools.pairwise(spans):
             assert s1 != s2 or e1 <= b2, "live blocks overlap"
 
 

@@ -152,3 +152,12 @@ def conv_out_dim(size: Dim, kernel: int, stride: int, dilation: int, pad_begin: 
     if (out - 1) * stride >= size + pad_begin:
         out -= 1
     return out
+
+
+def check_broadcasts_to(shape: Sequence[Dim], target: Sequence[Dim], what: str) -> None:
+    """Check that ``shape`` broadcasts to ``target`` without changing it (ONNX unidirectional)."""
+    if len(shape) > len(target):
+        raise InferError(f"{what} of rank {len(shape)} does not broadcast to rank {len(target)}")
+    for s, t in zip(reversed(shape), reversed(target)):
+        if isinstance(s, int) and s != 1 and isinstance(t, int) and s != t:
+            raise InferError(f"{what} {_shape(shape)} does not broadcast to {_shape(target)}")

@@ -92,7 +92,13 @@ class OpDef:
     verify: Callable[[Operation], str | None] | None = None
     regions: int = 0
     doc: str = ""
-    # Filled by the passes layer: folders and rewrite patterns keyed by op.
+    # Canonicalization contributed by the op's dialect (see zenith/ir/rewrite.py):
+    # ``fold(op, consts)`` gets the op and, per operand, its constant value (a NumPy
+    # array) or None; it returns None (no fold), or per result a Value or an array
+    # (a constant to materialize), a single one standing for a one-result op.
+    # Returning the op's own result means "updated in place".
+    fold: Callable[[Operation, list[np.ndarray | None]], Any] | None = None
+    # RewritePattern objects the canonicalizer applies to this op.
     canonical_patterns: list[Any] = field(default_factory=list)
 
     @property
@@ -139,6 +145,7 @@ def define_op(
     verify: Callable | None = None,
     regions: int = 0,
     doc: str = "",
+    fold: Callable | None = None,
 ) -> OpDef:
     """Register an op definition and return it."""
     if name in REGISTRY:
@@ -160,6 +167,7 @@ def define_op(
         verify=verify,
         regions=regions,
         doc=doc,
+        fold=fold,
     )
     for k, spec in od.attrs.items():
         if spec.kind not in ATTR_CHECKS:

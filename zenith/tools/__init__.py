@@ -1,0 +1,1 @@
+"""Command-line tools: ``zenith-opt`` and its input formats and diagnostics checker."""

@@ -37,7 +37,7 @@ from zenith.dialects.zt.slicing import (
     tile_shape,
 )
 from zenith.ir.dtypes import f32, i64
-from zenith.ir.opdef import PURE, InferContext, InferError, define_op
+from zenith.ir.opdef import PURE, VIEW, InferContext, InferError, define_op
 from zenith.ir.types import TensorType
 
 
@@ -75,7 +75,7 @@ define_op(
     "zt.reshape_dyn",
     operands=("x", "shape"),
     attrs={"allowzero": ("bool", False)},
-    traits=(PURE,),
+    traits=(PURE, VIEW),
     infer=_reshape_dyn_infer,
     reference=_reshape_dyn_ref,
     doc="zt.reshape with the target shape (1-D int) as an operand.",

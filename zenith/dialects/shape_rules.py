@@ -32,6 +32,9 @@ def broadcast_dim(a: Dim, b: Dim) -> Dim:
 
 def broadcast_shapes(*shapes: Sequence[Dim]) -> tuple[Dim, ...]:
     """NumPy broadcasting of several shapes."""
+    first = shapes[0] if shapes else ()
+    if all(s == first for s in shapes):
+        return tuple(first)
     rank = max((len(s) for s in shapes), default=0)
     out: list[Dim] = [1] * rank
     for s in shapes:
@@ -149,3 +152,47 @@ def conv_out_dim(size: Dim, kernel: int, stride: int, dilation: int, pad_begin: 
     if (out - 1) * stride >= size + pad_begin:
         out -= 1
     return out
+
+
+def check_broadcasts_to(shape: Sequence[Dim], target: Sequence[Dim], what: str) -> None:
+    """Check that ``shape`` broadcasts to ``target`` without changing it (ONNX unidirectional)."""
+    if len(shape) > len(target):
+        raise InferError(f"{what} of rank {len(shape)} does not broadcast to rank {len(target)}")
+    for s, t in zip(reversed(shape), reversed(target)):
+        if isinstance(s, int) and s != 1 and isinstance(t, int) and s != t:
+            raise InferError(f"{what} {_shape(shape)} does not broadcast to {_shape(target)}")
+
+
+def format_shape(shape: Sequence[Dim]) -> str:
+    """``[2, ?, "n"]``: a shape for error messages."""
+    return "[" + ", ".join("?" if d is None else repr(d) if isinstance(d, str) else str(d)
+                           for d in shape) + "]"
+
+
+def dim_scale(d: Dim, k: int) -> Dim:
+    """``d * k`` for a static factor ``k`` (exact for 0 and 1 even when ``d`` is symbolic)."""
+    if k == 0:
+        return 0
+    if isinstance(d, int):
+        return d * k
+    return d if k == 1 else None
+
+
+def require_int(t: TensorType, what: str = "operand") -> None:
+    if not t.dtype.is_int:
+        raise InferError(f"{what} must have an integer dtype, got {t.dtype}")
+
+
+def static_length(t: TensorType, what: str) -> int:
+    """The length of a 1-D operand whose length must be known (it decides a rank)."""
+    require_rank(t, 1, what)
+    n = t.shape[0]
+    if not isinstance(n, int):
+        raise InferError(f"{what} {t} must have a static length: it decides the result's rank")
+    return n
+
+
+def non_negative(values: Sequence[int], what: str) -> None:
+    bad = [v for v in values if v < 0]
+    if bad:
+        raise InferError(f"{what} {list(values)} has negative entries")

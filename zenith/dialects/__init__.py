@@ -1,6 +1,7 @@
 """Dialects: op definitions (verify, type rule, NumPy reference) registered into the IR.
 
-Importing ``zenith.dialects`` registers every dialect.
+Importing ``zenith.dialects`` registers every dialect: ``zt`` (tensor ops) and
+``zk`` (kernels).
 """
 
-from zenith.dialects import zt  # noqa: F401
+from zenith.dialects import zk, zt  # noqa: F401

@@ -32,6 +32,9 @@ def broadcast_dim(a: Dim, b: Dim) -> Dim:
 
 def broadcast_shapes(*shapes: Sequence[Dim]) -> tuple[Dim, ...]:
     """NumPy broadcasting of several shapes."""
+    first = shapes[0] if shapes else ()
+    if all(s == first for s in shapes):
+        return tuple(first)
     rank = max((len(s) for s in shapes), default=0)
     out: list[Dim] = [1] * rank
     for s in shapes:

@@ -65,10 +65,11 @@ class Builder:
     ) -> Operation:
         """Create and insert an op; infer result types when not given."""
         loc = loc or self.loc
-        attrs = {k: normalize_attr(v) for k, v in (attributes or {}).items()}
+        attrs = {k: normalize_attr(v) for k, v in attributes.items()} if attributes else {}
         od = lookup(name)
         if od is not None:
-            attrs = normalize_attributes(od, attrs)
+            if attrs:
+                attrs = normalize_attributes(od, attrs)
             if result_types is None:
                 try:
                     result_types = infer_result_types(od, operands, attrs)

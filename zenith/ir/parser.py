@@ -12,6 +12,7 @@ from zenith.ir.attributes import DenseAttr
 from zenith.ir.core import Block, Operation, Region, Value
 from zenith.ir.diagnostics import FileLoc, Location, NameLoc, ParseError
 from zenith.ir.dtypes import DTYPES, DType
+from zenith.ir.gcutil import paused_gc
 from zenith.ir.lexer import Lexer, Token
 from zenith.ir.module import Function, Module
 from zenith.ir.opdef import lookup
@@ -223,7 +224,7 @@ class Parser:
                     break
                 self.expect(",", "or ')' in the operand list")
         regions: list[Region] = []
-        if self.tok.text == "(":
+        if self.tok.text == "(" and self.toks[self.i + 1].text == "{":
             self.next()
             while True:
                 regions.append(self.parse_region())
@@ -242,14 +243,14 @@ class Parser:
         if self.tok.text == "loc":
             loc = self.location()
         if len(in_types) != len(operands):
-            raise self.error(f"'{name}' has {len(operands)} operands but its type lists "
+            raise self.error(f"'{name}' has {len(operands)} operand(s) but its type lists "
                              f"{len(in_types)}", colon)
         for k, ((v, tok), t) in enumerate(zip(operands, in_types)):
             if v.type != t:
                 raise self.error(f"operand #{k} of '{name}' is {tok.text} of type {v.type}, "
                                  f"but the op's type says {t}", tok)
         if len(out_types) != len(result_toks):
-            raise self.error(f"'{name}' defines {len(result_toks)} results but its type lists "
+            raise self.error(f"'{name}' defines {len(result_toks)} result(s) but its type lists "
                              f"{len(out_types)}", start)
         op = Operation(name, [v for v, _ in operands], out_types, attrs, regions, loc)
         for tok, r in zip(result_toks, op.results):
@@ -507,4 +508,5 @@ def _array(raw: list[Any], dtype: DType) -> np.ndarray:
 
 def parse_module(text: str, filename: str = "<stdin>", allow_unregistered: bool = False) -> Module:
     """Parse IR text into a module; raises ParseError with a location."""
-    return Parser(text, filename, allow_unregistered).parse_module()
+    with paused_gc():
+        return Parser(text, filename, allow_unregistered).parse_module()

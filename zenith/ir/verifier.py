@@ -86,7 +86,8 @@ class _Verifier:
                 for b in region.blocks:
                     self.block(b)
                     last = b.last
-                    if last is None or not last.has_trait(TERMINATOR):
+                    unknown_ok = last is not None and last.opdef is None and self.allow_unregistered
+                    if not unknown_ok and (last is None or not last.has_trait(TERMINATOR)):
                         self.fail(op, "region block must end with a terminator")
             self.op(op)
             self.visible.update(op.results)

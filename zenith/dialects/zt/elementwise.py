@@ -11,7 +11,7 @@ import numpy as np
 
 from zenith.dialects import numerics as nx
 from zenith.dialects.shape_rules import broadcast_shapes, same_dtype
-from zenith.ir.dtypes import boolean
+from zenith.ir.dtypes import DTYPES, boolean
 from zenith.ir.opdef import (
     COMMUTATIVE,
     ELEMENTWISE,
@@ -34,10 +34,13 @@ DTYPE_CLASSES = {
 }
 
 
+_ALLOWED = {cls: frozenset(d for d in DTYPES.values() if ok(d)) for cls, ok in DTYPE_CLASSES.items()}
+
+
 def _check_class(ctx: InferContext, cls: str) -> None:
-    ok = DTYPE_CLASSES[cls]
+    allowed = _ALLOWED[cls]
     for i, t in enumerate(ctx.operand_types):
-        if not ok(t.dtype):
+        if t.dtype not in allowed:
             raise InferError(f"operand #{i} has dtype {t.dtype}; '{ctx.name}' needs {cls} dtypes")
 
 

@@ -1,0 +1,1 @@
+"""The runtime: memory pool, executables and targets. It never sees frontends."""

@@ -116,6 +116,7 @@ def test_backend_prepare_run_and_run_node():
     rep = ZenithBackend.prepare(two_outputs(), "CPU")
     s, p = rep.run([A, B])
     np.testing.assert_array_equal(s, A + B)
+    np.testing.assert_array_equal(p, A * B)
     assert ZenithBackend.supports_device("CPU") and not ZenithBackend.supports_device("CUDA")
     node = helper.make_node("Softmax", ["x"], ["y"], axis=1)
     (y,) = ZenithBackend.run_node(node, [A])

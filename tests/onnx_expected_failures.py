@@ -48,13 +48,9 @@ EXPECTED_FAILURES: dict[str, str] = {
         "CausalConvWithState (opset 27) is not implemented yet (its _expanded form passes)",
     r"test_flexattention(?!.*expanded).*":
         "FlexAttention (ai.onnx.preview) is not implemented yet (its _expanded form passes)",
-    r"test_bitcast_.*": "BitCast (opset 26) is not implemented yet",
     r"test_nonmaxsuppression_.*": "NonMaxSuppression is not implemented yet",
-    r"test_einsum_.*": "Einsum is not implemented yet",
     r"test_rotary_embedding(?!.*expanded).*":
         "RotaryEmbedding is not implemented yet (its _expanded form passes)",
-    r"test_center_crop_pad_(?!.*expanded).*":
-        "CenterCropPad is not implemented yet (its _expanded form passes)",
     r"test_(gru|lstm|rnn)_.*|test_simple_rnn_.*": "RNN/GRU/LSTM are not implemented yet",
     r"test_col2im.*": "Col2Im is not implemented yet",
     r"test_dft.*|test_stft.*|test_melweightmatrix": "DFT/STFT/MelWeightMatrix are not "
@@ -64,9 +60,7 @@ EXPECTED_FAILURES: dict[str, str] = {
                                                    "_expanded form passes)",
     r"test_basic_deform_conv_.*|test_deform_conv_.*": "DeformConv is not implemented yet",
     r"test_roialign_.*": "RoiAlign is not implemented yet",
-    r"test_swiglu(?!.*expanded).*": "SwiGLU (opset 28) is not implemented yet (its _expanded form passes)",
     r"test_tensorscatter.*": "TensorScatter (opset 24) is not implemented yet",
-    r"test_det_.*": "Det is not implemented yet",
     r"test_maxunpool_.*": "MaxUnpool is not implemented yet",
     r"test_sequence_model8": "SplitToSequence over a dynamic dim: sequence lengths must be "
                              "known at import time",

@@ -51,7 +51,6 @@ EXPECTED_FAILURES: dict[str, str] = {
     r"test_nonmaxsuppression_.*": "NonMaxSuppression is not implemented yet",
     r"test_rotary_embedding(?!.*expanded).*":
         "RotaryEmbedding is not implemented yet (its _expanded form passes)",
-    r"test_(gru|lstm|rnn)_.*|test_simple_rnn_.*": "RNN/GRU/LSTM are not implemented yet",
     r"test_col2im.*": "Col2Im is not implemented yet",
     r"test_dft.*|test_stft.*|test_melweightmatrix": "DFT/STFT/MelWeightMatrix are not "
                                                       "implemented yet",

@@ -25,6 +25,7 @@ from zenith.frontend.onnx import (  # noqa: F401  (register converters and expor
     norm,
     quant,
     reduce,
+    rnn,
     sequence,
     shape,
 )

@@ -41,7 +41,6 @@ EXPECTED_FAILURES: dict[str, str] = {
         "matmuls in f32 and rounds once, 1 f16 ulp apart (atol is 1e-7)",
     r"test_scan_sum": "Scan-8 (batch axis and sequence_lens) predates opset 7; Scan-9+ is supported",
     # --- not implemented yet -----------------------------------------------------------------
-    r"test_gridsample.*": "GridSample is not implemented yet",
     r"test_linear_attention_(?!.*expanded).*":
         "LinearAttention (opset 27) is not implemented yet (its _expanded form passes)",
     r"test_causal_conv_with_state_(?!.*expanded).*":

@@ -91,3 +91,12 @@ def _upsample(ctx: NodeContext) -> Value:
     mode = ctx.attr("mode", "nearest")
     return ctx.op("zt.resize", x, sizes=out, scales=sc, mode="linear" if "linear" in mode else mode,
                   coordinate_mode="asymmetric", nearest_mode="floor")
+
+
+@converter("GridSample", since=16)
+def _grid_sample(ctx: NodeContext) -> Value:
+    mode = ctx.attr("mode", "linear" if ctx.version >= 20 else "bilinear")
+    mode = {"bilinear": "linear", "bicubic": "cubic"}.get(mode, mode)
+    return ctx.op("zt.grid_sample", ctx.input(0), ctx.cast_like(ctx.input(1), ctx.input(0)),
+                  mode=mode, padding_mode=ctx.attr("padding_mode", "zeros"),
+                  align_corners=bool(ctx.attr("align_corners", 0)))

@@ -23,11 +23,13 @@ from zenith.frontend.onnx import (  # noqa: F401  (register converters and expor
     loss,
     nn,
     norm,
+    positional,
     quant,
     reduce,
     rnn,
     sequence,
     shape,
+    signal,
 )
 from zenith.frontend.onnx.exporter import export_onnx
 from zenith.frontend.onnx.importer import import_model, newest_opset

@@ -124,12 +124,19 @@ def _loop_ref(ctx, max_trip, cond, *carried):
             scans[k].append(np.asarray(s))
         i += 1
     stacked = []
-    for t, s in zip(scan_types, scans):
+    probe = None
+    for k, (t, s) in enumerate(zip(scan_types, scans)):
         if s:
             stacked.append(np.stack(s))
-        else:
-            stacked.append(np.zeros((0,) + tuple(d if isinstance(d, int) else 0
-                                                   for d in t.shape[1:]), t.dtype.np_dtype))
+            continue
+        dims = t.shape[1:]
+        if not all(isinstance(d, int) for d in dims):
+            # No iteration ran and the type does not say the slice shape: run the body once
+            # on the initial values to learn it (the body is pure).
+            if probe is None:
+                probe = ctx.run_region(0, np.array(0, np.int64), np.array(True), *carried)
+            dims = np.shape(probe[1 + n + k])
+        stacked.append(np.zeros((0,) + tuple(dims), t.dtype.np_dtype))
     return tuple(vals + stacked)
 
 

@@ -47,14 +47,11 @@ EXPECTED_FAILURES: dict[str, str] = {
         "CausalConvWithState (opset 27) is not implemented yet (its _expanded form passes)",
     r"test_flexattention(?!.*expanded).*":
         "FlexAttention (ai.onnx.preview) is not implemented yet (its _expanded form passes)",
-    r"test_nonmaxsuppression_.*": "NonMaxSuppression is not implemented yet",
-    r"test_col2im.*": "Col2Im is not implemented yet",
     r"test_melweightmatrix": "MelWeightMatrix is not implemented yet",
     r"test_dft_inverse(_opset19)?": "the expected values carry complex64 FFT rounding noise "
                                     "(~2e-7) where the exact result is 0, and atol is 1e-7",
     r"test_basic_deform_conv_.*|test_deform_conv_.*": "DeformConv is not implemented yet",
     r"test_roialign_.*": "RoiAlign is not implemented yet",
-    r"test_tensorscatter.*": "TensorScatter (opset 24) is not implemented yet",
     r"test_sequence_model8": "SplitToSequence over a dynamic dim: sequence lengths must be "
                              "known at import time",
 }

@@ -30,6 +30,7 @@ from zenith.frontend.onnx import (  # noqa: F401  (register converters and expor
     sequence,
     shape,
     signal,
+    vision,
 )
 from zenith.frontend.onnx.exporter import export_onnx
 from zenith.frontend.onnx.importer import import_model, newest_opset

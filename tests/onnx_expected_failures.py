@@ -41,12 +41,6 @@ EXPECTED_FAILURES: dict[str, str] = {
         "matmuls in f32 and rounds once, 1 f16 ulp apart (atol is 1e-7)",
     r"test_scan_sum": "Scan-8 (batch axis and sequence_lens) predates opset 7; Scan-9+ is supported",
     # --- not implemented yet -----------------------------------------------------------------
-    r"test_linear_attention_(?!.*expanded).*":
-        "LinearAttention (opset 27) is not implemented yet (its _expanded form passes)",
-    r"test_causal_conv_with_state_(?!.*expanded).*":
-        "CausalConvWithState (opset 27) is not implemented yet (its _expanded form passes)",
-    r"test_flexattention(?!.*expanded).*":
-        "FlexAttention (ai.onnx.preview) is not implemented yet (its _expanded form passes)",
     r"test_melweightmatrix": "MelWeightMatrix is not implemented yet",
     r"test_dft_inverse(_opset19)?": "the expected values carry complex64 FFT rounding noise "
                                     "(~2e-7) where the exact result is 0, and atol is 1e-7",

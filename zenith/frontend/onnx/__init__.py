@@ -12,6 +12,7 @@ from typing import Any
 
 from zenith.frontend.onnx import (  # noqa: F401  (register converters and export rules)
     attention,
+    attention_variants,
     control,
     data,
     elementwise,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,16 +25,25 @@ def tensor(name: str, shape: Sequence, elem: int = F32) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, elem, list(shape))
 
 
-def ort_run(m: onnx.ModelProto | str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """Run a model in ONNX Runtime on the CPU (one thread, no spinning)."""
+@functools.lru_cache(maxsize=4)
+def _session(path: str):
+    return _make_session(path)
+
+
+def _make_session(src: str | bytes):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.log_severity_level = 3
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    src = m if isinstance(m, str) else m.SerializeToString()
-    sess = ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+
+
+def ort_run(m: onnx.ModelProto | str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """Run a model in ONNX Runtime on the CPU (one thread, no spinning; sessions of model
+    files are cached)."""
+    sess = _session(m) if isinstance(m, str) else _make_session(m.SerializeToString())
     return sess.run(None, feeds)
 
 
@@ -54,12 +64,15 @@ def mlp_oracle(x: np.ndarray) -> np.ndarray:
     return np.maximum(x @ w + b, 0)
 
 
-def randomized_light_model(path: str, seed: int = 0) -> onnx.ModelProto:
+def randomized_light_model(path: str, seed: int = 0, max_random: int | None = None
+                           ) -> onnx.ModelProto:
     """A light model (constant weights from ConstantOfShape) with random weights instead, so
     its outputs depend on every layer: conv/gemm weights ~ N(0, 1/fan_in) (huge ones repeat
     one random block of a prime length), batch-norm scales in [0.2, 0.6] and variances in
     [0.5, 1.5], biases and means small. The input of the final Softmax (the logits) becomes
-    an extra output: the probabilities alone are nearly one-hot."""
+    an extra output: the probabilities alone are nearly one-hot. Weights of more than
+    ``max_random`` elements keep their constant (cheap to export and load; the logits then
+    still depend on every layer through the sum of the features)."""
     m = onnx.load(path)
     rng = np.random.default_rng(seed)
     inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
@@ -80,6 +93,9 @@ def randomized_light_model(path: str, seed: int = 0) -> onnx.ModelProto:
             keep.append(node)
             continue
         shape = tuple(int(d) for d in inits[node.input[0]])
+        if max_random is not None and int(np.prod(shape)) > max_random:
+            keep.append(node)
+            continue
         op, i = role.get(node.output[0], ("", 0))
         if op in ("Conv", "Gemm") and i == 1:
             fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else shape[0]

@@ -34,9 +34,11 @@ def _inputs(m: onnx.ModelProto, seed: int) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("name", LIGHT_MODELS)
 def test_light_model_round_trip(name: str):
-    """Every light model (with random weights): import, canonicalize/cse/dce, export; ONNX
+    """Every light model (with random weights; the huge fully-connected ones of AlexNet,
+    VGG-19 and ZFNet keep their constants): import, canonicalize/cse/dce, export; ONNX
     Runtime agrees with the original, probabilities and logits."""
-    original = randomized_light_model(str(LIGHT / f"light_{name}.onnx"), seed=1)
+    original = randomized_light_model(str(LIGHT / f"light_{name}.onnx"), seed=1,
+                                      max_random=1 << 22)
     cm = zenith.compile(original, passes="canonicalize,cse,dce")
     exported = export_onnx(cm.module)
     feeds = _inputs(original, seed=len(name))

@@ -83,3 +83,19 @@ def test_cli_optimizes_onnx_to_onnx(tmp_path: Path, capsys):
     bad.write_bytes(src.read_bytes()[:100])
     assert cli_main([str(bad)]) == 1
     assert "not a valid ONNX model" in capsys.readouterr().err
+
+
+def test_zenith_opt_reads_onnx_through_its_input_format_hook(tmp_path: Path, monkeypatch, capsys):
+    """``load_for_opt`` is the .onnx input format zenith-opt documents
+    (``zenith.frontend.onnx:load_for_opt``)."""
+    from zenith.tools import inputs
+    from zenith.tools.zenith_opt import main as opt_main
+
+    monkeypatch.setitem(inputs.LAZY_FORMATS, ".onnx",
+                        ("zenith.frontend.onnx:load_for_opt", "ONNX model", False))
+    monkeypatch.delitem(inputs.INPUT_FORMATS, ".onnx", raising=False)
+    src = tmp_path / "mlp.onnx"
+    onnx.save(model([helper.make_node("Relu", ["x"], ["y"])], [tensor("x", [2])],
+                    [tensor("y", [2])]), src)
+    assert opt_main([str(src), "--passes", "canonicalize,cse,dce"]) == 0
+    assert '"zt.relu"' in capsys.readouterr().out

@@ -33,6 +33,7 @@ from zenith.frontend.onnx import (  # noqa: F401  (register converters and expor
     signal,
     vision,
 )
+from zenith.frontend.onnx.cli import load_for_opt, write_onnx
 from zenith.frontend.onnx.exporter import export_onnx
 from zenith.frontend.onnx.importer import import_model, newest_opset
 from zenith.frontend.onnx.loader import ModelSource, read_model
@@ -61,4 +62,5 @@ def load_onnx(model: ModelSource, *, input_shapes: Mapping[str, Sequence[Dim]] |
     return module
 
 
-__all__ = ["export_onnx", "import_model", "load_onnx", "newest_opset", "read_model"]
+__all__ = ["export_onnx", "import_model", "load_for_opt", "load_onnx", "newest_opset", "read_model",
+           "write_onnx"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -95,6 +96,7 @@ def run_kinds(kinds: list[str], shard: tuple[int, int] = (0, 1)) -> list[Outcome
                     out.append(run_test(name, kind, items[kind][name]))
         return out
     finally:
+        shutil.rmtree(home, ignore_errors=True)
         if old is None:
             os.environ.pop("ONNX_HOME", None)
         else:

@@ -37,6 +37,14 @@ def test_call_positionally_by_name_or_mixed():
         np.testing.assert_array_equal(out[1], A * B)
 
 
+def test_python_values_convert_within_their_kind():
+    cm = zenith.compile(two_outputs())
+    s, _ = cm(A.tolist(), [[0.5] * 3] * 2)
+    np.testing.assert_array_equal(s, A + B)
+    with pytest.raises(ZenithError, match="dtype i64, expected f32"):
+        cm(A, [[1, 2, 3], [4, 5, 6]])
+
+
 def test_single_output_is_an_array():
     y = zenith.compile(mlp())(A[:, :2].repeat(2, axis=1))
     assert isinstance(y, np.ndarray) and y.shape == (2, 3)

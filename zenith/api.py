@@ -100,8 +100,11 @@ class CompiledModel:
         out, symbols = [], {}
         for name, t in zip(names, self.input_types):
             arr = given[name]
-            if not isinstance(arr, np.ndarray):
-                arr = np.asarray(arr, dtype=t.dtype.np_dtype)
+            if not isinstance(arr, np.ndarray):  # Python numbers and lists: same kind only
+                arr = np.asarray(arr)
+                if arr.dtype.kind == t.dtype.np_dtype.kind or (
+                        arr.dtype.kind == "i" and t.dtype.is_int):
+                    arr = arr.astype(t.dtype.np_dtype)
             check_value(t, arr, f"input '{name}'", symbols=symbols)
             out.append(arr)
         return out

@@ -258,3 +258,23 @@ def _mvn(ctx: ExportContext, op: Operation):
 def _lrn(ctx: ExportContext, op: Operation):
     return ctx.node("LRN", _ins(ctx, op), size=op.attr("size"), alpha=float(op.attr("alpha")),
                     beta=float(op.attr("beta")), bias=float(op.attr("bias")))
+
+
+@export_rule("zt.cumprod", opset=26)
+def _cumprod(ctx: ExportContext, op: Operation):
+    return ctx.node("CumProd", _ins(ctx, op) + [ctx.const(np.int64(op.attr("axis")))],
+                    exclusive=int(op.attr("exclusive")), reverse=int(op.attr("reverse")))
+
+
+@export_rule("zt.if", opset=11)
+def _if(ctx: ExportContext, op: Operation):
+    then_g = ctx.subgraph(op.regions[0].blocks[0], ctx.fresh("then"))
+    else_g = ctx.subgraph(op.regions[1].blocks[0], ctx.fresh("else"))
+    return ctx.node("If", _ins(ctx, op), outputs=len(op.results), then_branch=then_g,
+                    else_branch=else_g)
+
+
+@export_rule("zt.loop", opset=11)
+def _loop(ctx: ExportContext, op: Operation):
+    body = ctx.subgraph(op.regions[0].blocks[0], ctx.fresh("body"))
+    return ctx.node("Loop", _ins(ctx, op), outputs=len(op.results), body=body)

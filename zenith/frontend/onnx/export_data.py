@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import onnx
 
 from zenith.frontend.onnx.dtypes import array_to_tensor, to_onnx_type
 from zenith.frontend.onnx.exporter import ExportContext, export_rule
@@ -172,3 +173,70 @@ def _shape_of(ctx: ExportContext, op: Operation):
 @export_rule("zt.size", opset=13)
 def _size(ctx: ExportContext, op: Operation):
     return ctx.node("Size", _ins(ctx, op))
+
+
+def _i64(ctx: ExportContext, op: Operation, i: int) -> str:
+    """Operand ``i`` as int64 (ONNX wants int64 shape-like inputs)."""
+    name = ctx.name(op.operand(i))
+    if op.operand(i).type.dtype.name != "i64":
+        name = ctx.node("Cast", [name], to=onnx.TensorProto.INT64)[0]
+    return name
+
+
+@export_rule("zt.reshape_dyn", opset=14)
+def _reshape_dyn(ctx: ExportContext, op: Operation):
+    return ctx.node("Reshape", [_x(ctx, op), _i64(ctx, op, 1)],
+                    allowzero=int(op.attr("allowzero")) or None)
+
+
+@export_rule("zt.expand_dyn", opset=13)
+def _expand_dyn(ctx: ExportContext, op: Operation):
+    return ctx.node("Expand", [_x(ctx, op), _i64(ctx, op, 1)])
+
+
+@export_rule("zt.slice_dyn", opset=13)
+def _slice_dyn(ctx: ExportContext, op: Operation):
+    return ctx.node("Slice", [_x(ctx, op)] + [_i64(ctx, op, i) for i in range(1, op.num_operands)])
+
+
+@export_rule("zt.tile_dyn", opset=13)
+def _tile_dyn(ctx: ExportContext, op: Operation):
+    return ctx.node("Tile", [_x(ctx, op), _i64(ctx, op, 1)])
+
+
+@export_rule("zt.pad_dyn", opset=19)
+def _pad_dyn(ctx: ExportContext, op: Operation):
+    ins = [_x(ctx, op), _i64(ctx, op, 1)]
+    if op.num_operands > 2:
+        ins.append(ctx.node("Reshape", [ctx.name(op.operand(2)), ctx.ints([], "scalar")])[0])
+    axes = op.attr("axes")
+    if axes is not None:
+        ins += [""] * (3 - len(ins)) + [ctx.ints(axes, "axes")]
+    return ctx.node("Pad", ins, mode=op.attr("mode"))
+
+
+@export_rule("zt.fill_dyn", opset=9)
+def _fill_dyn(ctx: ExportContext, op: Operation):
+    value = np.asarray([op.attr("value")]).astype(op.attr("dtype").np_dtype)
+    return ctx.node("ConstantOfShape", [_i64(ctx, op, 0)], value=array_to_tensor(value, "value"))
+
+
+@export_rule("zt.range_dyn", opset=11)
+def _range_dyn(ctx: ExportContext, op: Operation):
+    return ctx.node("Range", _ins(ctx, op))
+
+
+@export_rule("zt.nonzero", opset=13)
+def _nonzero(ctx: ExportContext, op: Operation):
+    return ctx.node("NonZero", _ins(ctx, op))
+
+
+@export_rule("zt.compress", opset=11)
+def _compress(ctx: ExportContext, op: Operation):
+    return ctx.node("Compress", _ins(ctx, op), axis=op.attr("axis"))
+
+
+@export_rule("zt.unique", opset=11)
+def _unique(ctx: ExportContext, op: Operation):
+    return ctx.node("Unique", _ins(ctx, op), outputs=4, sorted=int(op.attr("sorted")),
+                    axis=op.attr("axis"))

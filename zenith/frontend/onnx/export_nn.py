@@ -140,3 +140,43 @@ def _resize(ctx: ExportContext, op: Operation):
                     exclude_outside=int(op.attr("exclude_outside")),
                     extrapolation_value=float(op.attr("extrapolation_value")),
                     antialias=int(op.attr("antialias")))
+
+
+@export_rule("zt.grid_sample", opset=22)
+def _grid_sample(ctx: ExportContext, op: Operation):
+    return ctx.node("GridSample", _ins(ctx, op), mode=op.attr("mode"),
+                    padding_mode=op.attr("padding_mode"), align_corners=int(op.attr("align_corners")))
+
+
+@export_rule("zt.einsum", opset=12)
+def _einsum(ctx: ExportContext, op: Operation):
+    return ctx.node("Einsum", _ins(ctx, op), equation=op.attr("equation"))
+
+
+@export_rule("zt.det", opset=11)
+def _det(ctx: ExportContext, op: Operation):
+    return ctx.node("Det", _ins(ctx, op))
+
+
+@export_rule("zt.bitcast", opset=26)
+def _bitcast(ctx: ExportContext, op: Operation):
+    from zenith.frontend.onnx.dtypes import to_onnx_type
+
+    return ctx.node("BitCast", _ins(ctx, op), to=to_onnx_type(op.attr("to")))
+
+
+@export_rule("zt.dft", opset=20)
+def _dft(ctx: ExportContext, op: Operation):
+    length = op.attr("length")
+    ins = _ins(ctx, op) + [ctx.const(np.int64(length), hint="dft_length") if length else "",
+                           ctx.const(np.int64(op.attr("axis")), hint="axis")]
+    return ctx.node("DFT", ins, inverse=int(op.attr("inverse")), onesided=int(op.attr("onesided")))
+
+
+@export_rule("zt.non_max_suppression", opset=11)
+def _nms(ctx: ExportContext, op: Operation):
+    score = op.attr("score_threshold")
+    ins = _ins(ctx, op) + [ctx.ints([op.attr("max_output_boxes_per_class")], "max_boxes"),
+                           ctx.const(np.float32([op.attr("iou_threshold")]), hint="iou"),
+                           ctx.const(np.float32([score]), hint="score") if score is not None else ""]
+    return ctx.node("NonMaxSuppression", ins, center_point_box=int(op.attr("center_point_box")))

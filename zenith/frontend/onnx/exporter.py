@@ -17,7 +17,7 @@ import onnx
 from onnx import helper
 
 from zenith.frontend.onnx.dtypes import array_to_tensor, to_onnx_type
-from zenith.ir.core import Operation, Value
+from zenith.ir.core import Block, Operation, Value
 from zenith.ir.diagnostics import ZenithError
 from zenith.ir.module import Function, Module
 from zenith.ir.types import TensorType
@@ -58,12 +58,14 @@ def value_info(name: str, t: TensorType) -> onnx.ValueInfoProto:
 class ExportContext:
     """Names values and collects nodes and initializers for one graph."""
 
-    def __init__(self, opset: int) -> None:
+    def __init__(self, opset: int, parent: ExportContext | None = None) -> None:
         self.opset = opset
+        self.parent = parent
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self._names: dict[Value, str] = {}
-        self._taken: set[str] = set()
+        # Names are unique across a model and its subgraphs.
+        self._taken: set[str] = parent._taken if parent is not None else set()
         self._counter = 0
 
     def fresh(self, hint: str | None = None) -> str:
@@ -76,11 +78,34 @@ class ExportContext:
         return name
 
     def name(self, v: Value) -> str:
-        """The ONNX name of an IR value (assigned on first use)."""
-        n = self._names.get(v)
-        if n is None:
-            n = self._names[v] = self.fresh(v.name_hint)
+        """The ONNX name of an IR value (assigned on first use; subgraphs see the names of
+        the graphs around them)."""
+        ctx: ExportContext | None = self
+        while ctx is not None:
+            if v in ctx._names:
+                return ctx._names[v]
+            ctx = ctx.parent
+        n = self._names[v] = self.fresh(v.name_hint)
         return n
+
+    def subgraph(self, block: Block, name: str) -> onnx.GraphProto:
+        """A region's block as an ONNX subgraph: arguments are its inputs, the terminator's
+        operands its outputs (through Identity nodes, so they are produced inside)."""
+        sub = ExportContext(self.opset, self)
+        inputs = []
+        for i, a in enumerate(block.args):
+            n = sub.fresh(a.name_hint or f"{name}_in{i}")
+            sub.bind(a, n)
+            inputs.append(value_info(n, a.type))
+        outputs = []
+        for op in block:
+            if op.has_trait("terminator"):
+                for i, v in enumerate(op.operands):
+                    out = sub.node("Identity", [sub.name(v)], [sub.fresh(f"{name}_out{i}")])[0]
+                    outputs.append(value_info(out, v.type))
+                break
+            sub.emit(op)
+        return helper.make_graph(sub.nodes, name, inputs, outputs, sub.initializers)
 
     def bind(self, v: Value, name: str) -> None:
         self._names[v] = name
@@ -118,14 +143,14 @@ class ExportContext:
 
 
 def required_opset(fn: Function) -> int:
-    return max([DEFAULT_OPSET] + [EXPORT_RULES[op.name].opset for op in fn.body
+    return max([DEFAULT_OPSET] + [EXPORT_RULES[op.name].opset for op in fn.body.walk()
                                   if op.name in EXPORT_RULES])
 
 
 def check_exportable(fn: Function) -> None:
     missing: dict[str, list[str]] = {}
     for op in fn.body.walk():
-        if op.name != "func.return" and op.name not in EXPORT_RULES:
+        if op.name not in ("func.return", "zt.yield") and op.name not in EXPORT_RULES:
             missing.setdefault(op.name, []).append(op.loc.prefix())
     if missing:
         lines = [f"  {k}: {len(v)} op(s) at {', '.join(v[:4])}{' ...' if len(v) > 4 else ''}"

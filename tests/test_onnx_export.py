@@ -15,7 +15,7 @@ from tests.onnx_suite import LIGHT_MODELS
 from tests.onnx_util import model, ort_run, randomized_light_model, tensor
 from zenith.frontend.onnx import export_onnx
 from zenith.frontend.onnx.cli import main as cli_main
-from zenith.ir import ZenithError
+from zenith.ir import Builder, ZenithError
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 
@@ -63,11 +63,41 @@ def test_export_names_symbolic_dims_and_constants():
 
 
 def test_ops_without_export_rule_are_listed():
-    nodes = [helper.make_node("CumProd", ["x", "axis"], ["y"])]
-    axis = onnx.numpy_helper.from_array(np.array(0, np.int64), "axis")
-    m = model(nodes, [tensor("x", [3])], [tensor("y", [3])], [axis], opset=26)
-    with pytest.raises(ZenithError, match="zt.cumprod: 1 op"):
-        export_onnx(zenith.load_onnx(m))
+    mod = zenith.load_onnx(model([helper.make_node("Relu", ["x"], ["y"])], [tensor("x", [2])],
+                                 [tensor("y", [2])]))
+    fn = mod.main
+    relu = next(op for op in fn.body if op.name == "zt.relu")
+    b = Builder.before_op(fn.return_op)
+    odd = b.create("test.mystery", [relu.result], result_types=[relu.result.type])
+    fn.return_op.set_operand(0, odd.result)
+    with pytest.raises(ZenithError, match="test.mystery: 1 op"):
+        export_onnx(mod)
+
+
+def test_control_flow_round_trips():
+    """zt.if and zt.loop export as If and Loop with subgraphs that read outer values."""
+    then_g = helper.make_graph([helper.make_node("Mul", ["x", "x"], ["o"])], "then", [],
+                               [tensor("o", [3])])
+    else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["o2"])], "else", [],
+                               [tensor("o2", [3])])
+    body = helper.make_graph(
+        [helper.make_node("Add", ["acc", "r"], ["acc2"]),
+         helper.make_node("Identity", ["c"], ["c2"])], "body",
+        [tensor("i", [], onnx.TensorProto.INT64), tensor("c", [], onnx.TensorProto.BOOL),
+         tensor("acc", [3])],
+        [tensor("c2", [], onnx.TensorProto.BOOL), tensor("acc2", [3]), tensor("acc2", [3])])
+    nodes = [helper.make_node("If", ["cond"], ["r"], then_branch=then_g, else_branch=else_g),
+             helper.make_node("Loop", ["n", "", "x"], ["s", "scan"], body=body)]
+    m = model(nodes, [tensor("x", [3]), tensor("cond", [], onnx.TensorProto.BOOL),
+                      tensor("n", [], onnx.TensorProto.INT64)],
+              [tensor("s", [3]), tensor("scan", [None, 3])], opset=16)
+    exported = export_onnx(zenith.load_onnx(m))
+    assert [n.op_type for n in exported.graph.node].count("Loop") == 1
+    x = np.array([1.0, -2.0, 3.0], np.float32)
+    for cond, n in ((True, 2), (False, 3), (True, 0)):
+        feeds = {"x": x, "cond": np.array(cond), "n": np.array(n, np.int64)}
+        for got, want in zip(ort_run(exported, feeds), ort_run(m, feeds)):
+            np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
 def test_cli_optimizes_onnx_to_onnx(tmp_path: Path, capsys):

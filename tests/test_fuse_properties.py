@@ -16,6 +16,7 @@ from zenith.interpreter import interpret
 from zenith.ir import verify
 from zenith.passes import run_pipeline
 from zenith.passes.fuse import partition_errors
+from zenith.passes.plan_memory import plan_errors
 from zenith.tolerance import assert_close
 
 PROPS = settings(max_examples=200, deadline=None, database=None,
@@ -30,13 +31,18 @@ def _check(p, pipeline: str, seed: int) -> None:
     run_pipeline(p.module, pipeline)
     verify(p.module)
     assert partition_errors(p.module.main) == []
+    if "plan-memory" in pipeline:
+        fn = p.module.main
+        assert plan_errors(fn) == []
+        a = fn.attributes
+        assert a["arena_lower_bound"] <= a["arena_bytes"] <= a["arena_naive"]
     got = interpret(p.module, inputs)
     for i, (w, g) in enumerate(zip(want, got, strict=True)):
         assert_close(np.asarray(w), g, scale=scale, what=f"{pipeline}: result #{i}")
 
 
 @PROPS
-@given(programs(max_ops=8), st.sampled_from(["fuse"]), st.integers(0, 2**31))
+@given(programs(max_ops=8), st.sampled_from(["fuse", "fuse,plan-memory"]), st.integers(0, 2**31))
 def test_fuse_keeps_results_of_random_programs(p, pipeline, seed):
     _check(p, pipeline, seed)
 

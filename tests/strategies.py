@@ -66,7 +66,7 @@ def programs(draw, ops: list[str] | None = None, max_ops: int = 6, symbolic: boo
                 operands.append(fn.body.add_arg(t))
                 specs.append(a)
             try:
-                op = b.create(name, operands, attrs)
+                op = s.create(b, operands, attrs)
                 break
             except ZenithError:
                 if not attempt:

@@ -45,7 +45,7 @@ def test_op_sample_matches_oracle(name, data):
         else:
             operands.append(fn.body.add_arg(a.type))
             specs.append(a)
-    op = b.create(name, operands, attrs)
+    op = s.create(b, operands, attrs)
     b.create("func.return", op.results)
     fn.sync_signature()
     from zenith.ir import verify

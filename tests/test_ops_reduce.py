@@ -79,6 +79,9 @@ def test_integer_sum_wraps_and_mean_truncates():
     assert int(run1("zt.reduce_sum", x)[0]) == (227 + 128) % 256 - 128
     assert run1("zt.reduce_mean", np.array([-3, -4], np.int32)).tolist() == [-3]
     assert run1("zt.reduce_mean", np.array([3, 4], np.int64)).tolist() == [3]
+    many = np.full(300, 100, np.int8)  # the sum overflows int8; the mean must not
+    assert run1("zt.reduce_mean", many).tolist() == [100]
+    assert run1("zt.reduce_mean", np.full(300, 200, np.uint8)).tolist() == [200]
 
 
 def test_bool_max_min_are_any_all():

@@ -56,19 +56,28 @@ class OpSample:
     # Ops whose results depend on values below tolerance (argmax ties...) are not composed.
     composable: bool = True
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # Ops with regions: build(builder, operands, attrs) creates the op (its regions fixed
+    # by the sample, so the oracle knows what they compute); None: builder.create.
+    build: Callable[..., Any] | None = None
+
+    def create(self, b: Any, operands: list, attrs: dict[str, Any]) -> Any:
+        """Create this sample's op with ``b`` (an ir.Builder)."""
+        if self.build is not None:
+            return self.build(b, operands, attrs)
+        return b.create(self.name, operands, attrs)
 
 
 SAMPLES: dict[str, OpSample] = {}
 
 
 def sample(name: str, oracle: Callable[..., Any] | None, rtol_scale: float = 1.0,
-           composable: bool = True):
+           composable: bool = True, build: Callable[..., Any] | None = None):
     """Register the decorated generator as the sample of op ``name``."""
 
     def deco(gen):
         if name in SAMPLES:
             raise ValueError(f"two samples for {name}")
-        SAMPLES[name] = OpSample(name, gen, oracle, rtol_scale, composable)
+        SAMPLES[name] = OpSample(name, gen, oracle, rtol_scale, composable, build=build)
         return gen
 
     return deco

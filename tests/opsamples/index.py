@@ -86,6 +86,8 @@ def _gather_nd(d: Draw, like):
     k = d.int(1, t.rank - b)
     rng = _rng(d)
     mid = d.shape(0, 2, 1, 3)
+    if 0 in t.shape[b:b + k]:  # an empty dim takes no index tuples
+        mid = (0,) + mid
     cols = [_indices(rng, t.shape[b + i], t.shape[:b] + mid + (1,)) for i in range(k)]
     idx = np.concatenate(cols, axis=-1).astype(np.int64)
     return [Arg(t), Arg.constant(idx)], ({"batch_dims": b} if b else {})
@@ -150,7 +152,7 @@ def _scatter_nd(d: Draw, like):
         pick = [cells[i] for i in rng.permutation(len(cells))[:m]]
         idx = np.array(pick, dtype=np.int64).reshape(m, k)
     else:
-        m = d.int(0, 5)
+        m = 0 if 0 in t.shape[:k] else d.int(0, 5)
         idx = np.stack([_indices(rng, t.shape[i], (m,)) for i in range(k)], axis=-1).astype(np.int64)
     upd = TensorType(t.dtype, (idx.shape[0],) + t.shape[k:])
     attrs = {"reduction": red} if red != "none" or d.bool() else {}

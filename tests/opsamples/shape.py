@@ -25,7 +25,7 @@ def _reshape(d: Draw, like):
     n = t.num_elements
     dims = [k for k in range(1, n + 1) if n % k == 0] if n else [1]
     first = d.choice(dims)
-    spec = [first, -1] if d.bool() else [first, n // first if first else 0]
+    spec = [first, -1] if d.bool() or n == 0 else [first, n // first]
     if t.rank >= 1 and d.bool() and t.shape[0] == first:
         spec[0] = 0
     return [Arg(t)], {"shape": tuple(spec)}

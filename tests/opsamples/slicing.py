@@ -149,7 +149,7 @@ def _pad(d: Draw, like):
     pads = [d.int(lo, 3) for _ in axes] + [d.int(lo, 3) for _ in axes]
     for i, ax in enumerate(axes):
         if t.shape[ax] + min(pads[i], 0) + min(pads[len(axes) + i], 0) < 0:
-            pads[i] = 0
+            pads[i], pads[len(axes) + i] = max(pads[i], 0), max(pads[len(axes) + i], 0)
     if mode != "constant" and d.bool():  # crop one side, pad the other
         i = d.int(0, len(axes) - 1)
         if t.shape[axes[i]] > 1:

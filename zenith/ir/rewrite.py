@@ -211,7 +211,8 @@ class PatternRewriter:
         """Replace every use of ``op``'s results by ``new`` and erase ``op``.
 
         The new values must have exactly the old results' types (a refinement
-        would silently change the types seen by users).
+        would silently change the types seen by users). A new value without a
+        name hint takes the replaced result's, so printed IR keeps its names.
         """
         values = list(new.results) if isinstance(new, Operation) else list(new)
         if len(values) != len(op.results):
@@ -224,6 +225,8 @@ class PatternRewriter:
         for listener in self.listeners:
             listener.notify_op_replaced(op, values)
         for old, v in zip(op.results, values):
+            if v.name_hint is None:  # a new value takes the printed name of the one it replaces
+                v.name_hint = old.name_hint
             self._replace_uses(old, v)
         self.erase_op(op)
 

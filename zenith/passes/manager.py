@@ -68,9 +68,10 @@ class PassManager:
     """Runs the passes of a pipeline on a module."""
 
     def __init__(self, pipeline: Pipeline | Sequence[Pass], *, verify_each: bool = True,
-                 instrumentations: Sequence[Instrumentation] = ()) -> None:
+                 instrumentations: Sequence[Instrumentation] = (), allow_unregistered: bool = False) -> None:
         self.pipeline = pipeline if isinstance(pipeline, Pipeline) else Pipeline.of(list(pipeline))
         self.verify_each = verify_each
+        self.allow_unregistered = allow_unregistered
         self.instrumentations = list(instrumentations)
 
     @classmethod
@@ -106,7 +107,7 @@ class PassManager:
         record.stats = ctx.stats
         if self.verify_each:
             start = time.perf_counter()
-            errors = collect_errors(module)
+            errors = collect_errors(module, self.allow_unregistered)
             record.verify_seconds = time.perf_counter() - start
             if errors:
                 first = errors[0]

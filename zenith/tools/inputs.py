@@ -1,6 +1,8 @@
 """Input formats of ``zenith-opt``, keyed by file suffix.
 
-A format is a loader ``load(data: bytes, filename: str) -> Module``. Register one
+A format is a loader ``load(data: bytes, filename: str) -> Module`` (a format
+that can keep unregistered ops, as ``.zir`` can, also takes the keyword
+``allow_unregistered`` and says so with ``unregistered=True``). Register one
 with :func:`register_input_format`, or, to avoid importing a heavy frontend
 until a file of that kind is read, add a ``"module:function"`` string to
 ``LAZY_FORMATS`` (the ONNX frontend plugs in ``.onnx`` this way). Only text
@@ -26,6 +28,14 @@ class InputFormat:
     load: Loader
     description: str
     text: bool = True  # text formats can be split and carry expected-diagnostic comments
+    unregistered: bool = False  # load() accepts allow_unregistered=
+
+    def read(self, data: bytes, filename: str, allow_unregistered: bool = False) -> Module:
+        if not allow_unregistered:
+            return self.load(data, filename)
+        if not self.unregistered:
+            raise ZenithError(f"input format '{self.suffix}' cannot keep unregistered ops")
+        return self.load(data, filename, allow_unregistered=True)  # type: ignore[call-arg]
 
 
 INPUT_FORMATS: dict[str, InputFormat] = {}
@@ -33,22 +43,23 @@ INPUT_FORMATS: dict[str, InputFormat] = {}
 LAZY_FORMATS: dict[str, tuple[str, str, bool]] = {}
 
 
-def register_input_format(suffix: str, load: Loader, description: str, text: bool = True) -> None:
+def register_input_format(suffix: str, load: Loader, description: str, text: bool = True,
+                          unregistered: bool = False) -> None:
     """Make ``zenith-opt`` read files ending in ``suffix`` (e.g. ``".onnx"``) with ``load``."""
     if not suffix.startswith("."):
         raise ValueError(f"suffix '{suffix}' must start with '.'")
-    INPUT_FORMATS[suffix] = InputFormat(suffix, load, description, text)
+    INPUT_FORMATS[suffix] = InputFormat(suffix, load, description, text, unregistered)
 
 
-def _load_zir(data: bytes, filename: str) -> Module:
+def _load_zir(data: bytes, filename: str, allow_unregistered: bool = False) -> Module:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ZenithError(f"{filename}: input is not UTF-8 text ({e.reason} at byte {e.start})") from None
-    return parse_module(text, filename)
+    return parse_module(text, filename, allow_unregistered)
 
 
-register_input_format(".zir", _load_zir, "Zenith IR text")
+register_input_format(".zir", _load_zir, "Zenith IR text", unregistered=True)
 
 
 def input_format(suffix: str) -> InputFormat:

@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--statistics", action="store_true", help="report each pass's statistics")
     p.add_argument("--no-verify", action="store_true",
                    help="do not verify the input nor the IR after each pass")
+    p.add_argument("--allow-unregistered-dialect", action="store_true",
+                   help="accept ops that no dialect defines (kept as they are)")
     p.add_argument("--split-input-file", action="store_true",
                    help=f"process each chunk between '{SPLIT_MARKER}' lines separately")
     p.add_argument("--verify-diagnostics", action="store_true",
@@ -137,14 +139,15 @@ class Opt:
     def run_chunk(self, fmt: InputFormat, chunk: Chunk, filename: str) -> ChunkResult:
         res = ChunkResult()
         try:
-            module = fmt.load(chunk.data, filename)
+            unregistered = self.args.allow_unregistered_dialect
+            module = fmt.read(chunk.data, filename, unregistered)
             if not self.args.no_verify:
-                errors = collect_errors(module)
+                errors = collect_errors(module, unregistered)
                 if errors:
                     res.emitted.extend(Emitted("error", e) for e in errors)
                     return res
             pm = PassManager(self.pipeline, verify_each=not self.args.no_verify,
-                             instrumentations=self.instrumentations())
+                             instrumentations=self.instrumentations(), allow_unregistered=unregistered)
             pm.run(module)
         except ZenithError as e:
             res.emitted.append(Emitted("error", e))

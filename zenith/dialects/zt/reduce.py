@@ -6,8 +6,8 @@ elementwise part alone: ``reduce_l1`` gives ``|x|``), which is ONNX's
 sums, 1 for products, -inf / +inf for float max / min (the dtype's min / max
 for integers, False / True for bool), -inf for ``log_sum`` and ``log_sum_exp``,
 NaN for a float mean (0 for an integer mean). Integer sums and products wrap in
-the operand dtype; an integer mean and ``l2`` round toward zero. Low-precision
-floats compute in f32 and round once.
+the operand dtype; an integer mean accumulates in 64 bits and rounds toward
+zero. Low-precision floats compute in f32 and round once.
 """
 
 from __future__ import annotations
@@ -56,12 +56,13 @@ def _sum(x, axis, keepdims):
 
 
 def _mean(x, axis, keepdims):
-    s = _sum(x, axis, keepdims)
     n = _count(x, axis)
     if x.dtype.kind == "f":
         with np.errstate(invalid="ignore", divide="ignore"):
-            return s / np.asarray(n, x.dtype)
-    return nx.trunc_div(s, np.asarray(max(n, 1), x.dtype))
+            return _sum(x, axis, keepdims) / np.asarray(n, x.dtype)
+    wide = np.dtype(np.int64 if x.dtype.kind == "i" else np.uint64)
+    s = np.sum(x, axis=axis, keepdims=keepdims, dtype=wide)
+    return nx.trunc_div(s, np.asarray(max(n, 1), wide))
 
 
 def _max(x, axis, keepdims):

@@ -1,0 +1,1 @@
+"""Frontends: turn models from other frameworks (ONNX, torch.fx) into Zenith IR."""

@@ -16,7 +16,7 @@ from zenith.interpreter import interpret
 from zenith.ir import verify
 from zenith.passes import run_pipeline
 from zenith.passes.fuse import partition_errors
-from zenith.passes.plan_memory import plan_errors
+from zenith.passes.plan_memory import plan_errors, unplannable
 from zenith.tolerance import assert_close
 
 PROPS = settings(max_examples=200, deadline=None, database=None,
@@ -31,8 +31,8 @@ def _check(p, pipeline: str, seed: int) -> None:
     run_pipeline(p.module, pipeline)
     verify(p.module)
     assert partition_errors(p.module.main) == []
-    if "plan-memory" in pipeline:
-        fn = p.module.main
+    fn = p.module.main
+    if "plan-memory" in pipeline and unplannable(fn) is None:  # data-dependent shapes are not planned
         assert plan_errors(fn) == []
         a = fn.attributes
         assert a["arena_lower_bound"] <= a["arena_bytes"] <= a["arena_naive"]

@@ -53,10 +53,6 @@ EXPECTED_FAILURES: dict[str, str] = {
     r"test_einsum_.*": "Einsum is not implemented yet",
     r"test_rotary_embedding(?!.*expanded).*":
         "RotaryEmbedding is not implemented yet (its _expanded form passes)",
-    r"test_unique_.*": "Unique (data-dependent shape) waits for ops-data's dynamic ops",
-    r"test_nonzero_example": "NonZero (data-dependent shape) waits for ops-data's dynamic ops",
-    r"test_compress_.*": "Compress (data-dependent shape) waits for ops-data's dynamic ops",
-    r"test_loop11": "a Slice whose starts come from the loop counter needs ops-data's slice_dyn",
     r"test_center_crop_pad_(?!.*expanded).*":
         "CenterCropPad is not implemented yet (its _expanded form passes)",
     r"test_(gru|lstm|rnn)_.*|test_simple_rnn_.*": "RNN/GRU/LSTM are not implemented yet",

@@ -49,6 +49,8 @@ def programs(draw, ops: list[str] | None = None, max_ops: int = 6, symbolic: boo
         name = d.choice(pool)
         s = SAMPLES[name]
         like = d.choice(values).type if values and d.bool() else None
+        if like is not None and not like.is_static:
+            like = None  # a data-dependent (?) dim cannot shape a fresh argument
         args, attrs = s.gen(d, like)
         sym = symbolic and d.bool()
         for attempt in (sym, False) if sym else (False,):

@@ -48,7 +48,9 @@ def _build_loop(b: Builder, operands, attrs):
     nxt = bb.op("zt.add", bb.op("zt.mul", acc, half), bb.op("zt.cast", i, to=acc_t.dtype))
     go = bb.op("zt.lt", i, bb.op("zt.constant", value=DenseAttr(np.array(_LIMIT, np.int64))))
     bb.create("zt.yield", [go, nxt, nxt])
-    scan_t = TensorType(acc_t.dtype, (None,) + acc_t.shape)
+    trip, cond = (int(v.op.attr("value").array) for v in operands[:2])
+    steps = min(trip, _LIMIT + 1) if cond else 0  # static, so later ops see static types
+    scan_t = TensorType(acc_t.dtype, (steps,) + acc_t.shape)
     return b.create("zt.loop", operands, result_types=[acc_t, scan_t], regions=[Region([block])])
 
 

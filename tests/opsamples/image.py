@@ -51,9 +51,12 @@ _DEFAULTS = {"mode": "nearest", "coordinate_mode": "half_pixel", "nearest_mode":
 def _resize(d: Draw, like):
     attrs, case, ranks = d.choice(RESIZE_CASES)
     rank = d.choice(ranks)
-    shape = (d.int(1, 2), d.int(1, 2)) + tuple(d.int(1, 5) for _ in range(rank - 2))
+    # torch's antialiased bilinear repeats the first output row when W == 1 (torch 2.13),
+    # so that oracle gets spatial dims >= 2.
+    low = 2 if case == "bilinear-aa" else 1
+    shape = (d.int(1, 2), d.int(1, 2)) + tuple(d.int(low, 5) for _ in range(rank - 2))
     if case == "bilinear-aa":  # antialiasing matters when shrinking
-        out = shape[:2] + tuple(d.int(1, n) for n in shape[2:])
+        out = shape[:2] + tuple(d.int(low, n) for n in shape[2:])
     else:
         out = shape[:2] + tuple(d.int(1, 7) for _ in range(rank - 2))
     t = TensorType(DTYPES[d.choice(("f32", "f64"))], shape)

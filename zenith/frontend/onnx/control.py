@@ -70,19 +70,19 @@ def _if(ctx: NodeContext) -> list[OnnxValue]:
     try:
         then_r, then_v = _region(ctx, then_g, [], "then_branch")
         else_r, else_v = _region(ctx, else_g, [], "else_branch")
+        if len(then_v) != len(else_v):
+            ctx.fail(f"branches yield {len(then_v)} and {len(else_v)} values")
+        types = [join_types(a.type, b.type, ctx, f"output #{i}")
+                 for i, (a, b) in enumerate(zip(then_v, else_v))]
     except ZenithError as e:
-        # A branch that only converts for some inputs (e.g. by rank) is fine once the
-        # condition is known: ask for the model inputs it is computed from.
+        # Branches that only convert, or only agree, for some inputs (e.g. by rank) are
+        # fine once the condition is known: ask for the model inputs it is computed from.
         fed = ctx.graph.importer.feeding_inputs(ctx.input(0))
         names = fed[0] if fed is not None else None
         if names and not isinstance(e, NeedsStaticInput):
-            raise NeedsStaticInput(f"If: a branch does not convert ({e.message}); the condition "
-                                   f"is computed from model input(s) {names}", names, ctx.loc) from e
+            raise NeedsStaticInput(f"If: {e.message}; the condition is computed from model "
+                                   f"input(s) {names}", names, ctx.loc) from e
         raise
-    if len(then_v) != len(else_v):
-        ctx.fail(f"branches yield {len(then_v)} and {len(else_v)} values")
-    types = [join_types(a.type, b.type, ctx, f"output #{i}")
-             for i, (a, b) in enumerate(zip(then_v, else_v))]
     op = ctx.b.create("zt.if", [ctx.input(0)], result_types=types, regions=[then_r, else_r],
                       loc=ctx.loc)
     return list(op.results)

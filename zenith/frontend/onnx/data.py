@@ -45,9 +45,16 @@ def _slice(ctx: NodeContext) -> Value:
     else:
         consts = [ctx.const_ints(i) if ctx.has_input(i) else () for i in range(1, 5)]
         if any(c is None for c in consts) and dyn_available("zt.slice_dyn"):
-            ins = [x] + [ctx.input(i) for i in range(1, 3)]
-            return ctx.op("zt.slice_dyn", *ins, *[ctx.input(i) for i in range(3, 5)
-                                                  if ctx.has_input(i)])
+            ins = [x, ctx.input(1), ctx.input(2)]
+            if ctx.has_input(3) or ctx.has_input(4):
+                n = ctx.type(1).shape[0]
+                if not ctx.has_input(3) and not isinstance(n, int):
+                    ctx.fail("steps without axes need a static number of starts")
+                ins.append(ctx.input(3) if ctx.has_input(3) else
+                           ctx.constant(np.arange(n, dtype=np.int64)))
+            if ctx.has_input(4):
+                ins.append(ctx.input(4))
+            return ctx.op("zt.slice_dyn", *ins)
         starts = ctx.static_ints(1, "starts")
         ends = ctx.static_ints(2, "ends")
         axes = ctx.static_ints(3, "axes")
@@ -65,12 +72,15 @@ def _pad(ctx: NodeContext) -> Value:
     if ctx.version < 11:
         pads, value = ctx.attr("pads"), float(ctx.attr("value", 0.0))
     else:
+        axes = ctx.static_ints(3, "axes") if ctx.version >= 18 else None
+        if ctx.const(1) is None or (ctx.has_input(2) and ctx.const(2) is None):
+            ins = [x, ctx.input(1)] + ([ctx.input(2)] if ctx.has_input(2) else [])
+            return ctx.op("zt.pad_dyn", *ins, mode=mode, axes=axes)
         pads = ctx.static_ints(1, "pads")
         value = 0.0
         if ctx.has_input(2):
             v = ctx.static(2, "the constant value")
             value = v.reshape(-1)[0].item() if v.size else 0.0
-        axes = ctx.static_ints(3, "axes") if ctx.version >= 18 else None
     if isinstance(value, bool):
         value = float(value)
     return ctx.op("zt.pad", x, pads=tuple(pads), mode=mode, value=value,
@@ -79,6 +89,8 @@ def _pad(ctx: NodeContext) -> Value:
 
 @converter("Tile", since=6)
 def _tile(ctx: NodeContext) -> Value:
+    if ctx.const(1) is None:
+        return ctx.op("zt.tile_dyn", ctx.input(0), ctx.input(1))
     return ctx.op("zt.tile", ctx.input(0), repeats=ctx.static_ints(1, "repeats"))
 
 
@@ -121,8 +133,10 @@ def _constant_of_shape(ctx: NodeContext) -> Value:
     value = ctx.attr("value", None)
     arr = np.zeros(1, np.float32) if value is None else np.asarray(value).reshape(-1)
     dt = from_numpy(arr.dtype)
-    shape = ctx.static_ints(0, "the shape")
     v = arr[0].item() if arr.size else 0
+    if ctx.const(0) is None and (dt.is_float or dt.is_bool or float(v) == v):
+        return ctx.op("zt.fill_dyn", ctx.input(0), value=float(v), dtype=dt)
+    shape = ctx.static_ints(0, "the shape")
     if dt.kind in ("int", "uint") and float(v) != v:
         ctx.fail(f"value {v} cannot be represented")
     if dt.is_float or dt.is_bool or float(v) == v:
@@ -182,3 +196,22 @@ def _scatter_elements(ctx: NodeContext) -> Value:
 def _scatter_nd(ctx: NodeContext) -> Value:
     return ctx.op("zt.scatter_nd", ctx.input(0), ctx.input(1), ctx.input(2),
                   reduction=ctx.attr("reduction", "none"))
+
+
+@converter("NonZero", since=9)
+def _nonzero(ctx: NodeContext) -> Value:
+    return ctx.op("zt.nonzero", ctx.input(0))
+
+
+@converter("Compress", since=9)
+def _compress(ctx: NodeContext) -> Value:
+    axis = ctx.attr("axis", None)
+    return ctx.op("zt.compress", ctx.input(0), ctx.input(1),
+                  axis=int(axis) if axis is not None else None)
+
+
+@converter("Unique", since=11)
+def _unique(ctx: NodeContext) -> list[Value]:
+    axis = ctx.attr("axis", None)
+    return list(ctx.op("zt.unique", ctx.input(0), sorted=bool(ctx.attr("sorted", 1)),
+                       axis=int(axis) if axis is not None else None))

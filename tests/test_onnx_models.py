@@ -1,0 +1,150 @@
+"""End to end: real models compiled by Zenith on the CPU agree with ONNX Runtime.
+
+BERT-base and a GPT-2 block are built from transformers configs with random
+weights and exported with ``torch.onnx.export(..., dynamo=False)`` once per test
+session (into a temporary folder); ResNet-50 is the light model shipped in the
+``onnx`` package.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+import zenith
+from tests.onnx_util import ort_run
+
+pytestmark = pytest.mark.slow
+
+LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
+PASSES = "canonicalize,cse,dce"
+SEQ = 32
+
+
+def _export(module, args, path: Path, **kw) -> Path:
+    import torch
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, args, str(path), dynamo=False, opset_version=17, **kw)
+    return path
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("onnx-models")
+
+
+@pytest.fixture(scope="session")
+def bert_path(model_dir: Path) -> Path:
+    torch = pytest.importorskip("torch")
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    bert = BertModel(BertConfig()).eval()
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, ids, mask):
+            out = self.bert(input_ids=ids, attention_mask=mask)
+            return out.last_hidden_state, out.pooler_output
+
+    ids = torch.zeros(1, SEQ, dtype=torch.long)
+    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
+    return _export(Wrapper(), (ids, torch.ones_like(ids)), model_dir / "bert.onnx",
+                   input_names=["input_ids", "attention_mask"],
+                   output_names=["last_hidden_state", "pooler_output"], dynamic_axes=axes)
+
+
+@pytest.fixture(scope="session")
+def gpt2_block_path(model_dir: Path) -> Path:
+    torch = pytest.importorskip("torch")
+    from transformers import GPT2Config
+    from transformers.models.gpt2.modeling_gpt2 import GPT2Block
+
+    torch.manual_seed(0)
+    cfg = GPT2Config()
+    cfg._attn_implementation = "eager"
+    block = GPT2Block(cfg, layer_idx=0).eval()
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.block = block
+
+        def forward(self, h):
+            n = h.shape[1]
+            causal = torch.triu(torch.full((n, n), torch.finfo(h.dtype).min), diagonal=1)
+            out = self.block(h, attention_mask=causal[None, None])
+            return out[0] if isinstance(out, tuple) else out
+
+    return _export(Wrapper(), (torch.zeros(1, SEQ, cfg.n_embd),), model_dir / "gpt2_block.onnx",
+                   input_names=["hidden"], output_names=["out"])
+
+
+def _close(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> float:
+    err = float(np.max(np.abs(got.astype(np.float64) - want)))
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+    return err
+
+
+def test_bert_base_matches_onnxruntime(bert_path: Path):
+    """Static shapes (input_shapes), then the exported dynamic axes kept symbolic: one
+    compiled model runs two sequence lengths. (One test: the export is shared.)"""
+    rng = np.random.default_rng(1)
+    ids = rng.integers(0, 30522, (1, SEQ)).astype(np.int64)
+    mask = np.ones((1, SEQ), np.int64)
+    mask[0, SEQ - 5:] = 0
+    shapes = {"input_ids": (1, SEQ), "attention_mask": (1, SEQ)}
+    cm = zenith.compile(str(bert_path), passes=PASSES, input_shapes=shapes)
+    hidden, pooled = cm(ids, mask)
+    ref = ort_run(str(bert_path), {"input_ids": ids, "attention_mask": mask})
+    _close(hidden, ref[0], 1e-3, 1e-4)
+    _close(pooled, ref[1], 1e-3, 1e-4)
+
+    dyn = zenith.compile(str(bert_path), passes=PASSES)
+    assert dyn.input_types[0].shape == ("batch", "seq")
+    for n in (4, 9):
+        ids = np.arange(n, dtype=np.int64)[None] * 37 % 30522
+        mask = np.ones((1, n), np.int64)
+        hidden, _ = dyn(input_ids=ids, attention_mask=mask)
+        ref = ort_run(str(bert_path), {"input_ids": ids, "attention_mask": mask})
+        _close(hidden, ref[0], 1e-3, 1e-4)
+
+
+def test_gpt2_block_matches_onnxruntime_and_is_causal(gpt2_block_path: Path):
+    rng = np.random.default_rng(2)
+    h = rng.standard_normal((1, SEQ, 768)).astype(np.float32)
+    cm = zenith.compile(str(gpt2_block_path), passes=PASSES)
+    y = cm(h)
+    _close(y, ort_run(str(gpt2_block_path), {"hidden": h})[0], 1e-3, 1e-4)
+    h2 = h.copy()
+    h2[0, SEQ // 2:] += 3.0  # later tokens must not change earlier outputs
+    np.testing.assert_array_equal(cm(h2)[0, : SEQ // 2], y[0, : SEQ // 2])
+
+
+def test_resnet50_matches_onnxruntime():
+    path = str(LIGHT / "light_resnet50.onnx")
+    x = np.random.default_rng(3).random((1, 3, 224, 224), np.float32)
+    cm = zenith.compile(path, passes=PASSES)
+    (name,) = cm.input_names
+    _close(cm(x), ort_run(path, {name: x})[0], 1e-3, 1e-4)
+
+
+def test_exported_model_round_trips_through_onnxruntime(gpt2_block_path: Path, tmp_path: Path):
+    """Import, optimize, export: ONNX Runtime runs the result and agrees."""
+    from zenith.frontend.onnx import export_onnx
+
+    h = np.random.default_rng(4).standard_normal((1, SEQ, 768)).astype(np.float32)
+    cm = zenith.compile(str(gpt2_block_path), passes=PASSES)
+    out = tmp_path / "gpt2_opt.onnx"
+    onnx.save(export_onnx(cm.module), out)
+    _close(ort_run(str(out), {"hidden": h})[0], ort_run(str(gpt2_block_path), {"hidden": h})[0],
+           1e-4, 1e-5)

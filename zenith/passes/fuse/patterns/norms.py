@@ -83,7 +83,7 @@ def _layer_norm(op: Operation, rewriter: PatternRewriter) -> bool:
     k = trailing_axis(axes, x.type.rank)
     if k is None or var_axes != axes:
         return False
-    return replace_with(op, rewriter, "zt.layer_norm", [x], {"axis": k, "epsilon": eps})
+    return replace_with(op, rewriter, "zt.layer_norm", [x], {"axis": k - x.type.rank, "epsilon": eps})
 
 
 def _rms_norm(op: Operation, rewriter: PatternRewriter) -> bool:
@@ -94,7 +94,7 @@ def _rms_norm(op: Operation, rewriter: PatternRewriter) -> bool:
     k = trailing_axis(axes, num.type.rank)
     if base is not num or k is None:
         return False
-    return replace_with(op, rewriter, "zt.rms_norm", [num], {"axis": k, "epsilon": eps})
+    return replace_with(op, rewriter, "zt.rms_norm", [num], {"axis": k - num.type.rank, "epsilon": eps})
 
 
 layer_norm_div = FnPattern(_layer_norm, "zt.div", 3, "layer-norm")

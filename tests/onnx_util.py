@@ -52,3 +52,49 @@ def mlp_oracle(x: np.ndarray) -> np.ndarray:
     w = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
     b = np.array([0.5, -1.0, 0.25], np.float32)
     return np.maximum(x @ w + b, 0)
+
+
+def randomized_light_model(path: str, seed: int = 0) -> onnx.ModelProto:
+    """A light model (constant weights from ConstantOfShape) with random weights instead, so
+    its outputs depend on every layer: conv/gemm weights ~ N(0, 1/fan_in) (huge ones repeat
+    one random block of a prime length), batch-norm scales in [0.2, 0.6] and variances in
+    [0.5, 1.5], biases and means small. The input of the final Softmax (the logits) becomes
+    an extra output: the probabilities alone are nearly one-hot."""
+    m = onnx.load(path)
+    rng = np.random.default_rng(seed)
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
+    role = {}
+    for node in m.graph.node:
+        for i, name in enumerate(node.input):
+            role[name] = (node.op_type, i)
+    pool = rng.standard_normal(1_000_003).astype(np.float32)  # prime length: no aligned repeats
+
+    def normal(shape: tuple[int, ...], std: float) -> np.ndarray:
+        if int(np.prod(shape)) <= pool.size:
+            return (rng.standard_normal(shape) * std).astype(np.float32)
+        return np.resize(pool * np.float32(std), shape)
+
+    keep = []
+    for node in m.graph.node:
+        if node.op_type != "ConstantOfShape" or node.input[0] not in inits:
+            keep.append(node)
+            continue
+        shape = tuple(int(d) for d in inits[node.input[0]])
+        op, i = role.get(node.output[0], ("", 0))
+        if op in ("Conv", "Gemm") and i == 1:
+            fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else shape[0]
+            arr = normal(shape, float(np.sqrt(1.0 / max(fan_in, 1))))
+        elif op == "BatchNormalization" and i == 1:
+            arr = rng.uniform(0.2, 0.6, shape)
+        elif op == "BatchNormalization" and i == 4:
+            arr = rng.uniform(0.5, 1.5, shape)
+        else:
+            arr = rng.uniform(-0.1, 0.1, shape)
+        m.graph.initializer.append(onnx.numpy_helper.from_array(arr.astype(np.float32),
+                                                                node.output[0]))
+    del m.graph.node[:]
+    m.graph.node.extend(keep)
+    softmax = [n for n in keep if n.op_type == "Softmax"]
+    if softmax:
+        m.graph.output.append(helper.make_tensor_value_info(softmax[-1].input[0], F32, None))
+    return m

@@ -146,6 +146,75 @@ CASES: dict[str, tuple] = {
     "clip_unbounded": ("%x: tensor<4xf32>", """
       %r = "zt.clip"(%x) : (tensor<4xf32>) -> tensor<4xf32>""",
                        [], lambda x: x),
+    "identity": ("%x: tensor<2x3xi8>", """
+      %r = "zt.identity"(%x) : (tensor<2x3xi8>) -> tensor<2x3xi8>""",
+                 [], lambda x: x),
+    "squeeze_nothing": ("%x: tensor<2x3xf32>", """
+      %r = "zt.squeeze"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>""",
+                        [], lambda x: x),
+    "squeeze_unsqueeze": ("%x: tensor<1x4x1xf32>", """
+      %a = "zt.squeeze"(%x) {axes = [0]} : (tensor<1x4x1xf32>) -> tensor<4x1xf32>
+      %r = "zt.unsqueeze"(%a) {axes = [0]} : (tensor<4x1xf32>) -> tensor<1x4x1xf32>""",
+                          [], lambda x: x),
+    "flatten_of_unsqueeze": ("%x: tensor<2x3xf32>", """
+      %a = "zt.unsqueeze"(%x) {axes = [1]} : (tensor<2x3xf32>) -> tensor<2x1x3xf32>
+      %r = "zt.flatten"(%a) {axis = 2} : (tensor<2x1x3xf32>) -> tensor<2x3xf32>""",
+                             [], lambda x: x),
+    "views_to_one_reshape": ("%x: tensor<2x3x4xf32>", """
+      %a = "zt.flatten"(%x) : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
+      %b = "zt.unsqueeze"(%a) {axes = [0]} : (tensor<2x12xf32>) -> tensor<1x2x12xf32>
+      %r = "zt.reshape"(%b) {shape = [0, 4, 6]} : (tensor<1x2x12xf32>) -> tensor<1x4x6xf32>""",
+                             ["zt.reshape"], lambda x: x.reshape(1, 4, 6)),
+    "expand_same": ("%x: tensor<2x3xf32>", """
+      %r = "zt.expand"(%x) {shape = [3]} : (tensor<2x3xf32>) -> tensor<2x3xf32>""",
+                    [], lambda x: x),
+    "tile_ones": ("%x: tensor<2x3xf32>", """
+      %r = "zt.tile"(%x) {repeats = [1, 1]} : (tensor<2x3xf32>) -> tensor<2x3xf32>""",
+                  [], lambda x: x),
+    "tile_unknown_dim_kept": ("%x: tensor<?xf32>", """
+      %r = "zt.tile"(%x) {repeats = [2]} : (tensor<?xf32>) -> tensor<?xf32>""",
+                              ["zt.tile"], lambda x: np.tile(x, 2)),
+    "slice_whole": ("%x: tensor<4x3xf32>", """
+      %r = "zt.slice"(%x) {starts = [0], ends = [100], axes = [0]} : (tensor<4x3xf32>) -> tensor<4x3xf32>""",
+                    [], lambda x: x),
+    "slice_reversed_kept": ("%x: tensor<4xf32>", """
+      %r = "zt.slice"(%x) {starts = [-1], ends = [-100], steps = [-1]} : (tensor<4xf32>) -> tensor<4xf32>""",
+                            ["zt.slice"], lambda x: x[::-1]),
+    "pad_zero": ("%x: tensor<4xf32>", """
+      %r = "zt.pad"(%x) {pads = [0, 0]} : (tensor<4xf32>) -> tensor<4xf32>""",
+                 [], lambda x: x),
+    "pad_shift_kept": ("%x: tensor<4xf32>", """
+      %r = "zt.pad"(%x) {pads = [1, -1]} : (tensor<4xf32>) -> tensor<4xf32>""",
+                       ["zt.pad"], lambda x: np.concatenate([[0], x[:-1]]).astype(np.float32)),
+    "concat_one": ("%x: tensor<4xf32>", """
+      %r = "zt.concat"(%x) {axis = 0} : (tensor<4xf32>) -> tensor<4xf32>""",
+                   [], lambda x: x),
+    "shape_of_static_dims": ('%x: tensor<"b"x3x4xf32>', """
+      %r = "zt.shape_of"(%x) {start = 1} : (tensor<"b"x3x4xf32>) -> tensor<2xi64>""",
+                             ["zt.constant"], lambda x: np.array(x.shape[1:], np.int64)),
+    "shape_of_symbolic_kept": ('%x: tensor<"b"x3xf32>', """
+      %r = "zt.shape_of"(%x) : (tensor<"b"x3xf32>) -> tensor<2xi64>""",
+                               ["zt.shape_of"], lambda x: np.array(x.shape, np.int64)),
+    "size_static": ("%x: tensor<2x3xf32>", """
+      %r = "zt.size"(%x) : (tensor<2x3xf32>) -> tensor<i64>""",
+                    ["zt.constant"], lambda x: np.array(6, np.int64)),
+    "slice_dyn_constant": ("%x: tensor<5x4xf32>", """
+      %s = "zt.constant"() {value = dense<[1, 0]> : tensor<2xi64>} : () -> tensor<2xi64>
+      %e = "zt.constant"() {value = dense<[4, 3]> : tensor<2xi32>} : () -> tensor<2xi32>
+      %r = "zt.slice_dyn"(%x, %s, %e) : (tensor<5x4xf32>, tensor<2xi64>, tensor<2xi32>) -> tensor<3x3xf32>""",
+                           ["zt.slice"], lambda x: x[1:4, 0:3]),
+    "pad_dyn_constant": ("%x: tensor<3xi32>", """
+      %p = "zt.constant"() {value = dense<[1, 2]> : tensor<2xi64>} : () -> tensor<2xi64>
+      %v = "zt.constant"() {value = dense<7> : tensor<i32>} : () -> tensor<i32>
+      %r = "zt.pad_dyn"(%x, %p, %v) : (tensor<3xi32>, tensor<2xi64>, tensor<i32>) -> tensor<6xi32>""",
+                         ["zt.pad"], lambda x: np.pad(x, (1, 2), constant_values=7)),
+    "range_dyn_constant": ("%x: tensor<4xi32>", """
+      %a = "zt.constant"() {value = dense<2> : tensor<i32>} : () -> tensor<i32>
+      %b = "zt.constant"() {value = dense<10> : tensor<i32>} : () -> tensor<i32>
+      %d = "zt.constant"() {value = dense<2> : tensor<i32>} : () -> tensor<i32>
+      %g = "zt.range_dyn"(%a, %b, %d) : (tensor<i32>, tensor<i32>, tensor<i32>) -> tensor<4xi32>
+      %r = "zt.add"(%x, %g) : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>""",
+                           ["zt.range", "zt.add"], lambda x: x + np.arange(2, 10, 2, dtype=np.int32)),
 }
 
 

@@ -36,15 +36,18 @@ def resolve_target(target: str) -> str:
     return "cpu"
 
 
+DEFAULT_PIPELINE = "canonicalize,constant-fold,cse,dce"
+
+
 def run_pipeline(module: Module, passes: str | Sequence[str] | None) -> None:
-    """Run a pass pipeline over ``module`` (None: the default pipeline)."""
-    if passes is None or passes == "" or (not isinstance(passes, str) and not passes):
-        return
-    try:
-        from zenith.passes import run_pipeline as run  # provided by the passes layer
-    except ImportError:
-        raise ZenithError("this Zenith build has no pass pipeline; pass passes=None") from None
-    run(module, passes if isinstance(passes, str) else ",".join(passes))
+    """Run a pass pipeline over ``module`` (None: ``DEFAULT_PIPELINE``; "" or []: none)."""
+    from zenith.passes import run_pipeline as run
+
+    if passes is None:
+        passes = DEFAULT_PIPELINE
+    text = passes if isinstance(passes, str) else ",".join(passes)
+    if text:
+        run(module, text)
 
 
 class CompiledModel:
@@ -138,7 +141,8 @@ def compile(model: ModelSource | Module, target: str = "auto", passes: str | Seq
     """Compile an ONNX model (ModelProto, path or bytes) or a Zenith module for ``target``.
 
     ``passes`` is a pipeline string such as ``"canonicalize,cse,dce"`` (None: the
-    default pipeline); ``input_shapes`` fixes dynamic input dims by input name;
+    default pipeline, ``DEFAULT_PIPELINE``; "": none); ``input_shapes`` fixes dynamic
+    input dims by input name;
     ``static_inputs`` fixes input values at compile time (those inputs are then
     not passed when calling); ``input_structure`` shapes sequence and optional inputs
     (see :func:`zenith.load_onnx`).

@@ -62,3 +62,32 @@ def _resize(d: Draw, like):
     t = TensorType(DTYPES[d.choice(("f32", "f64"))], shape)
     scales = (1.0, 1.0) + tuple(o / i for o, i in zip(out[2:], shape[2:]))
     return [Arg(t)], {**attrs, "sizes": out, "scales": scales}
+
+
+_TORCH_GRID_MODE = {"linear": "bilinear", "nearest": "nearest", "cubic": "bicubic"}
+
+
+def _grid_sample_oracle(ins, a):
+    x, grid = ins
+    mode = a.get("mode", "linear")
+    y = F.grid_sample(torch.from_numpy(x.astype(np.float64)),
+                      torch.from_numpy(grid.astype(np.float64)), mode=_TORCH_GRID_MODE[mode],
+                      padding_mode=a.get("padding_mode", "zeros"),
+                      align_corners=a.get("align_corners", False))
+    return y.numpy().astype(x.dtype)
+
+
+@sample("zt.grid_sample", _grid_sample_oracle, composable=False)
+def _grid_sample(d: Draw, like):
+    # torch's bicubic pads each tap rather than the sample point, so cubic draws zeros only;
+    # nearest draws no reflection (torch rounds after reflecting, ONNX before).
+    mode = d.choice(("linear", "nearest", "cubic"))
+    r = 2 if mode == "cubic" else d.choice((2, 3))
+    paddings = {"linear": ("zeros", "border", "reflection"), "nearest": ("zeros", "border"),
+                "cubic": ("zeros",)}[mode]
+    dt = DTYPES[d.choice(("f32", "f64"))]
+    n, c = d.int(1, 2), d.int(1, 2)
+    x = TensorType(dt, (n, c) + tuple(d.int(1, 4) for _ in range(r)))
+    grid = TensorType(dt, (n,) + tuple(d.int(1, 3) for _ in range(r)) + (r,))
+    attrs = {"mode": mode, "padding_mode": d.choice(paddings), "align_corners": d.bool()}
+    return [Arg(x), Arg(grid, -1.3, 1.3)], attrs

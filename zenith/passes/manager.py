@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from zenith.ir.diagnostics import ZenithError
+from zenith.ir.gcutil import paused_gc
 from zenith.ir.module import Module
 from zenith.ir.verifier import collect_errors
 from zenith.passes.base import Pass, PassContext, PassFailure
@@ -79,13 +80,16 @@ class PassManager:
         return cls(parse_pipeline(text, registry), **kw)
 
     def run(self, module: Module) -> RunReport:
+        """Run every pass in order (with the cyclic GC paused: IR is cyclic by
+        design and collections mid-pipeline would walk the whole module for nothing)."""
         report = RunReport()
-        for inst in self.instrumentations:
-            inst.before_pipeline(module, self.pipeline)
-        for entry in self.pipeline.entries:
-            report.records.append(self._run_one(entry, module))
-        for inst in self.instrumentations:
-            inst.after_pipeline(module, report)
+        with paused_gc():
+            for inst in self.instrumentations:
+                inst.before_pipeline(module, self.pipeline)
+            for entry in self.pipeline.entries:
+                report.records.append(self._run_one(entry, module))
+            for inst in self.instrumentations:
+                inst.after_pipeline(module, report)
         return report
 
     def _run_one(self, entry: PipelineEntry, module: Module) -> PassRecord:

@@ -37,7 +37,15 @@ def _yield_types(op: Operation, index: int) -> list[TensorType] | str:
 
 
 def _scalar_of(t: TensorType, dt) -> bool:
-    return t.dtype is dt and t.num_elements == 1
+    """One element of dtype ``dt`` (dims that are not static are checked at run time)."""
+    return t.dtype is dt and all(d == 1 for d in t.shape if isinstance(d, int))
+
+
+def _one(arr: np.ndarray, what: str):
+    a = np.asarray(arr)
+    if a.size != 1:
+        raise ValueError(f"{what} must have one element, got shape {a.shape}")
+    return a.reshape(-1)[0]
 
 
 def _if_verify(op: Operation) -> str | None:
@@ -59,7 +67,7 @@ def _if_verify(op: Operation) -> str | None:
 
 
 def _if_ref(ctx, cond):
-    outs = ctx.run_region(0 if bool(np.asarray(cond).reshape(-1)[0]) else 1)
+    outs = ctx.run_region(0 if bool(_one(cond, "the condition")) else 1)
     return tuple(outs)
 
 
@@ -110,26 +118,33 @@ def _loop_verify(op: Operation) -> str | None:
 
 def _loop_ref(ctx, max_trip, cond, *carried):
     n = len(carried)
-    limit = int(np.asarray(max_trip).reshape(-1)[0])
-    go = bool(np.asarray(cond).reshape(-1)[0])
+    limit = int(_one(max_trip, "max_trip"))
+    go = bool(_one(cond, "cond"))
     vals = list(carried)
     scan_types = ctx.result_types[n:]
     scans: list[list[np.ndarray]] = [[] for _ in scan_types]
     i = 0
     while i < limit and go:
         outs = ctx.run_region(0, np.array(i, np.int64), np.array(go), *vals)
-        go = bool(np.asarray(outs[0]).reshape(-1)[0])
+        go = bool(_one(outs[0], "the yielded condition"))
         vals = list(outs[1:1 + n])
         for k, s in enumerate(outs[1 + n:]):
             scans[k].append(np.asarray(s))
         i += 1
     stacked = []
-    for t, s in zip(scan_types, scans):
+    probe = None
+    for k, (t, s) in enumerate(zip(scan_types, scans)):
         if s:
             stacked.append(np.stack(s))
-        else:
-            stacked.append(np.zeros((0,) + tuple(d if isinstance(d, int) else 0
-                                                   for d in t.shape[1:]), t.dtype.np_dtype))
+            continue
+        dims = t.shape[1:]
+        if not all(isinstance(d, int) for d in dims):
+            # No iteration ran and the type does not say the slice shape: run the body once
+            # on the initial values to learn it (the body is pure).
+            if probe is None:
+                probe = ctx.run_region(0, np.array(0, np.int64), np.array(True), *carried)
+            dims = np.shape(probe[1 + n + k])
+        stacked.append(np.zeros((0,) + tuple(dims), t.dtype.np_dtype))
     return tuple(vals + stacked)
 
 

@@ -195,3 +195,124 @@ define_op(
         "used by the coordinate transform both given; `roi` (starts then ends, normalized) "
         "for tf_crop_and_resize.",
 )
+
+
+# --- grid_sample ---------------------------------------------------------------------------
+
+GRID_MODES = ("linear", "nearest", "cubic")
+PADDING_MODES = ("zeros", "border", "reflection")
+
+
+def _reflect(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Reflect coordinates into [lo, hi] by bouncing off the borders."""
+    span = hi - lo
+    if span <= 0:
+        return np.full_like(x, lo)
+    below, above = x < lo, x > hi
+    d = np.where(below, lo - x, np.where(above, x - hi, 0.0))
+    n = np.floor(d / span)
+    r = d - n * span
+    even = (n % 2) == 0
+    from_lo = np.where(even, lo + r, hi - r)
+    from_hi = np.where(even, hi - r, lo + r)
+    return np.where(below, from_lo, np.where(above, from_hi, x))
+
+
+def _bounds(size: int, align_corners: bool) -> tuple[float, float]:
+    return (0.0, size - 1.0) if align_corners else (-0.5, size - 0.5)
+
+
+def _tap(idx: np.ndarray, size: int, padding: str, bounds: tuple[float, float]
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Index to read for integer tap positions, and whether the tap reads a pixel (zeros)."""
+    if padding == "zeros":
+        inside = (idx >= 0) & (idx < size)
+        return np.clip(idx, 0, max(size - 1, 0)), inside
+    if padding == "border":
+        return np.clip(idx, 0, size - 1), np.ones(idx.shape, bool)
+    r = np.trunc(_reflect(idx.astype(np.float64), *bounds)).astype(np.int64)
+    return np.clip(r, 0, size - 1), np.ones(idx.shape, bool)
+
+
+def _grid_sample_ref(ctx, x, grid):
+    mode, padding = ctx.attr("mode"), ctx.attr("padding_mode")
+    align = ctx.attr("align_corners")
+    n, c = x.shape[:2]
+    dims = x.shape[2:]
+    r = len(dims)
+    out = np.zeros((n, c) + grid.shape[1:-1], np.float64)
+    xf = x.astype(np.float64)
+    for b in range(n):
+        coords = []
+        for axis in range(r):  # grid's last dim lists x (the last input dim) first
+            g = grid[b, ..., r - 1 - axis].astype(np.float64)
+            size = dims[axis]
+            pos = (g + 1) / 2 * (size - 1) if align else ((g + 1) * size - 1) / 2
+            if mode == "nearest":
+                pos = np.rint(pos)
+            lo, hi = _bounds(size, align)
+            if padding == "border":
+                pos = np.where((pos < lo) | (pos > hi), np.clip(pos, 0, size - 1), pos)
+            elif padding == "reflection":
+                pos = _reflect(pos, lo, hi)
+            coords.append(pos)
+        if mode == "nearest":
+            taps = [[(np.trunc(p).astype(np.int64), np.ones_like(p))] for p in coords]
+        else:
+            taps = []
+            for p in coords:
+                base = np.floor(p)
+                t = p - base
+                base = base.astype(np.int64)
+                if mode == "linear":
+                    taps.append([(base, 1 - t), (base + 1, t)])
+                else:
+                    w = [_cubic(t + 1, -0.75), _cubic(t, -0.75), _cubic(1 - t, -0.75),
+                         _cubic(2 - t, -0.75)]
+                    taps.append([(base + k - 1, w[k]) for k in range(4)])
+        acc = np.zeros((c,) + grid.shape[1:-1])
+        for combo in np.ndindex(*[len(t) for t in taps]):
+            weight = np.ones(grid.shape[1:-1])
+            index, valid = [], np.ones(grid.shape[1:-1], bool)
+            for axis, k in enumerate(combo):
+                idx, w = taps[axis][k]
+                i, ok = _tap(idx, dims[axis], padding, _bounds(dims[axis], align))
+                index.append(i)
+                valid &= ok
+                weight = weight * w
+            acc += xf[b][(slice(None), *index)] * np.where(valid, weight, 0.0)
+        out[b] = acc
+    return out.astype(x.dtype)
+
+
+def _grid_sample_infer(ctx: InferContext) -> TensorType:
+    x, grid = ctx.operand_types
+    if not x.dtype.is_float or grid.dtype is not x.dtype:
+        raise InferError(f"grid_sample needs float x and a grid of the same dtype, got {x.dtype} "
+                         f"and {grid.dtype}")
+    r = x.rank - 2
+    if r < 1 or grid.rank != r + 2:
+        raise InferError(f"x {x} has {r} spatial dims, so grid must have rank {r + 2}, got {grid}")
+    if isinstance(grid.shape[-1], int) and grid.shape[-1] != r:
+        raise InferError(f"grid's last dim must be {r}, got {grid.shape[-1]}")
+    for name, value, choices in (("mode", ctx.attr("mode"), GRID_MODES),
+                                 ("padding_mode", ctx.attr("padding_mode"), PADDING_MODES)):
+        if value not in choices:
+            raise InferError(f"{name} {value!r} is not one of {', '.join(choices)}")
+    if ctx.attr("mode") == "cubic" and r != 2:
+        raise InferError("cubic grid sampling is defined for 2 spatial dims")
+    return TensorType(x.dtype, (x.shape[0], x.shape[1]) + grid.shape[1:-1])
+
+
+define_op(
+    "zt.grid_sample",
+    operands=("x", "grid"),
+    attrs={"mode": ("str", "linear"), "padding_mode": ("str", "zeros"),
+           "align_corners": ("bool", False)},
+    traits=(PURE,),
+    infer=_grid_sample_infer,
+    reference=_grid_sample_ref,
+    doc="ONNX GridSample-22: sample x [N, C, D...] at grid [N, O..., r] (normalized coordinates "
+        "in [-1, 1], x first); linear, nearest (half to even) or cubic (a = -0.75); zeros, "
+        "border or reflection padding.",
+)

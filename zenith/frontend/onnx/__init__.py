@@ -12,6 +12,7 @@ from typing import Any
 
 from zenith.frontend.onnx import (  # noqa: F401  (register converters and export rules)
     attention,
+    attention_variants,
     control,
     data,
     elementwise,
@@ -23,10 +24,14 @@ from zenith.frontend.onnx import (  # noqa: F401  (register converters and expor
     loss,
     nn,
     norm,
+    positional,
     quant,
     reduce,
+    rnn,
     sequence,
     shape,
+    signal,
+    vision,
 )
 from zenith.frontend.onnx.exporter import export_onnx
 from zenith.frontend.onnx.importer import import_model, newest_opset

@@ -215,3 +215,33 @@ def _unique(ctx: NodeContext) -> list[Value]:
     axis = ctx.attr("axis", None)
     return list(ctx.op("zt.unique", ctx.input(0), sorted=bool(ctx.attr("sorted", 1)),
                        axis=int(axis) if axis is not None else None))
+
+
+@converter("CenterCropPad", since=18)
+def _center_crop_pad(ctx: NodeContext) -> Value:
+    """A centered crop (start rounded down) or zero pad (extra pixel on the right) per axis."""
+    x = ctx.input(0)
+    target = ctx.static_ints(1, "the shape")
+    rank = x.type.rank
+    axes = [a + rank if a < 0 else a for a in ctx.attr("axes", range(rank))]
+    if len(axes) != len(target):
+        ctx.fail(f"shape has {len(target)} entries for {len(axes)} axes")
+    starts, ends, crop_axes = [], [], []
+    pads = [0] * (2 * rank)
+    for a, t in zip(axes, target):
+        d = x.type.shape[a]
+        if not isinstance(d, int):
+            ctx.fail(f"dim {a} of {x.type} must be static")
+        if d > t:
+            s = (d - t) // 2
+            starts.append(s)
+            ends.append(s + t)
+            crop_axes.append(a)
+        elif d < t:
+            pads[a] = (t - d) // 2
+            pads[rank + a] = t - d - pads[a]
+    if crop_axes:
+        x = ctx.op("zt.slice", x, starts=tuple(starts), ends=tuple(ends), axes=tuple(crop_axes))
+    if any(pads):
+        x = ctx.op("zt.pad", x, pads=tuple(pads))
+    return x

@@ -241,3 +241,19 @@ def _constant(ctx: NodeContext) -> Value:
         if k in a:
             return ctx.constant(np.array(a[k], dtype=dt))
     ctx.fail("has no value attribute")
+
+
+@converter("BitCast", since=26)
+def _bitcast(ctx: NodeContext) -> Value:
+    return ctx.op("zt.bitcast", ctx.input(0), to=ctx.dtype_attr("to"))
+
+
+@converter("SwiGLU", since=28)
+def _swiglu(ctx: NodeContext) -> Value:
+    """Swish_alpha(A) * B with Swish_alpha(a) = a * sigmoid(alpha * a)."""
+    a, b = ctx.input(0), ctx.input(1)
+    if a.type.rank != b.type.rank:
+        ctx.fail(f"A {a.type} and B {b.type} must have the same shape")
+    alpha = float(ctx.attr("alpha", 1.0))
+    gate = a if alpha == 1.0 else ctx.op("zt.mul", a, ctx.scalar(alpha, a))
+    return ctx.op("zt.mul", ctx.op("zt.mul", a, ctx.op("zt.sigmoid", gate)), b)

@@ -91,3 +91,38 @@ def _upsample(ctx: NodeContext) -> Value:
     mode = ctx.attr("mode", "nearest")
     return ctx.op("zt.resize", x, sizes=out, scales=sc, mode="linear" if "linear" in mode else mode,
                   coordinate_mode="asymmetric", nearest_mode="floor")
+
+
+@converter("GridSample", since=16)
+def _grid_sample(ctx: NodeContext) -> Value:
+    mode = ctx.attr("mode", "linear" if ctx.version >= 20 else "bilinear")
+    mode = {"bilinear": "linear", "bicubic": "cubic"}.get(mode, mode)
+    return ctx.op("zt.grid_sample", ctx.input(0), ctx.cast_like(ctx.input(1), ctx.input(0)),
+                  mode=mode, padding_mode=ctx.attr("padding_mode", "zeros"),
+                  align_corners=bool(ctx.attr("align_corners", 0)))
+
+
+def base_grid(dims: list[int], align_corners: bool) -> np.ndarray:
+    """Homogeneous sampling positions [prod(dims), r + 1]: (x, y, ..., 1), x fastest."""
+    axes = []
+    for n in dims:
+        if align_corners:
+            axes.append(np.linspace(-1.0, 1.0, n) if n > 1 else np.zeros(1))
+        else:
+            axes.append((np.arange(n) * 2.0 + 1.0) / n - 1.0)
+    mesh = np.meshgrid(*axes, indexing="ij")  # dims order: D, H, W
+    cols = [m.reshape(-1) for m in reversed(mesh)]  # x (W) first
+    return np.stack(cols + [np.ones(int(np.prod(dims)))], axis=1)
+
+
+@converter("AffineGrid", since=20)
+def _affine_grid(ctx: NodeContext) -> Value:
+    theta = ctx.input(0)
+    size = ctx.static_ints(1, "size")
+    dims = list(size[2:])
+    r = len(dims)
+    if r not in (2, 3) or theta.type.rank != 3:
+        ctx.fail(f"needs a 2-D or 3-D size and theta [N, r, r+1], got {size} and {theta.type}")
+    base = ctx.constant(base_grid(dims, bool(ctx.attr("align_corners", 0))), theta.type.dtype)
+    grid = ctx.op("zt.matmul", base, ctx.op("zt.transpose", theta, perm=(0, 2, 1)))
+    return ctx.op("zt.reshape", grid, shape=(size[0], *dims, r))

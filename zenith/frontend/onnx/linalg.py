@@ -19,3 +19,13 @@ def _gemm(ctx: NodeContext) -> Value:
     return ctx.op("zt.gemm", *operands, alpha=float(ctx.attr("alpha", 1.0)),
                   beta=float(ctx.attr("beta", 1.0)), trans_a=bool(ctx.attr("transA", 0)),
                   trans_b=bool(ctx.attr("transB", 0)))
+
+
+@converter("Einsum", since=12)
+def _einsum(ctx: NodeContext) -> Value:
+    return ctx.op("zt.einsum", *ctx.tensor_inputs(), equation=ctx.attr("equation"))
+
+
+@converter("Det", since=11)
+def _det(ctx: NodeContext) -> Value:
+    return ctx.op("zt.det", ctx.input(0))

@@ -158,3 +158,31 @@ def _dropout(ctx: NodeContext) -> list[Value | None]:
             ctx.fail(f"the mask output needs a static shape, got {x.type}")
         mask = ctx.op("zt.expand", ctx.constant(np.array(True)), shape=tuple(x.type.shape))
     return [x, mask]
+
+
+@converter("MaxUnpool", since=9)
+def _max_unpool(ctx: NodeContext) -> Value:
+    """Scatter the values at their MaxPool indices (flat over the whole output) into zeros."""
+    x, idx = ctx.input(0), ctx.input(1)
+    if not x.type.is_static:
+        ctx.fail(f"needs a static input shape, got {x.type}")
+    n, c, *dims = x.type.shape
+    kernel = list(ctx.attr("kernel_shape"))
+    r = len(kernel)
+    strides = _spatial(ctx, "strides", r)
+    pads = list(ctx.attr("pads", [0] * (2 * r)))
+    out = [n, c] + [(d - 1) * s - pads[i] - pads[r + i] + k
+                    for i, (d, s, k) in enumerate(zip(dims, strides, kernel))]
+    zeros = ctx.op("zt.fill", shape=(int(np.prod(out)),), dtype=x.type.dtype)
+    flat_idx = ctx.op("zt.reshape", idx, shape=(-1,))
+    flat_x = ctx.op("zt.reshape", x, shape=(-1,))
+    y = ctx.op("zt.reshape", ctx.op("zt.scatter_elements", zeros, flat_idx, flat_x, axis=0),
+               shape=tuple(out))
+    if ctx.has_input(2):  # indices address the default shape; a larger one pads at the end
+        want = list(ctx.static_ints(2, "output_shape"))
+        extra = [w - o for w, o in zip(want, out)]
+        if any(e < 0 for e in extra) or len(want) != len(out):
+            ctx.fail(f"output_shape {want} is smaller than the unpooled shape {out}")
+        if any(extra):
+            y = ctx.op("zt.pad", y, pads=tuple([0] * len(out) + extra))
+    return y

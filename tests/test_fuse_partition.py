@@ -139,14 +139,26 @@ def test_max_group_size_caps_kernels():
     assert [len(k) for k in kernel_ops(m)] == [4, 4, 2]
 
 
-def test_running_fuse_twice_keeps_existing_kernels():
+def test_running_fuse_again_partitions_afresh():
     text = fn(f"%x: {F}", F, f"""
   %a = "zt.exp"(%x) : ({F}) -> {F}
   %b = "zt.neg"(%a) : ({F}) -> {F}
   "func.return"(%b) : ({F}) -> ()""")
-    m = run_and_compare(text, f"{NP},{NP}")
+    m = run_and_compare(text, f"{NP},plan-memory,{NP}")
     assert kernel_ops(m) == [["zt.exp", "zt.neg"]]
     assert kernels(m)[0].attr("name") == "k0_exp_neg"
+    assert "arena_bytes" not in m.main.attributes  # the old plan described the old kernels
+
+
+def test_fuse_after_canonicalize_folded_a_kernel_body():
+    """canonicalize may fold a body to a constant; fuse inlines it and partitions again."""
+    text = fn(f"%x: {F}", f"tensor<i64>, {F}", f"""
+  %s = "zt.size"(%x) : ({F}) -> tensor<i64>
+  %a = "zt.exp"(%x) : ({F}) -> {F}
+  "func.return"(%s, %a) : (tensor<i64>, {F}) -> ()""")
+    m = run_and_compare(text, "fuse,canonicalize,fuse")
+    assert kernel_ops(m) == [["zt.exp"]]
+    assert [op.name for op in m.main.body] == ["zt.constant", "zk.fused", "func.return"]
 
 
 def test_statistics_and_report(capsys):

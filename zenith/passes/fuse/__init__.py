@@ -1,5 +1,7 @@
 """``fuse``: recognise decomposed patterns, then partition every compute op into kernels.
 
+0. Kernels of an earlier run are inlined first (``inline.py``): ``fuse`` always
+   partitions the whole function afresh.
 1. Patterns (``patterns/``) turn decomposed subgraphs into single ops: GELU, SiLU,
    layer and RMS norm, softmax, attention, conv + batch-norm folding, matmul + add
    to linear or gemm.
@@ -21,6 +23,7 @@ from zenith.passes.base import Pass, PassContext, option
 from zenith.passes.dce import dce_block
 from zenith.passes.driver import PatternSet, apply_patterns_greedily
 from zenith.passes.fuse.check import PartitionError, check_partition, partition_errors
+from zenith.passes.fuse.inline import inline_kernels
 from zenith.passes.fuse.outline import outline
 from zenith.passes.fuse.partition import Partition, PartitionOptions, partition
 from zenith.passes.fuse.patterns import fusion_patterns
@@ -57,6 +60,7 @@ class Fuse(Pass):
             self.run_function(fn, ctx)
 
     def run_function(self, fn: Function, ctx: PassContext) -> None:
+        inline_kernels(fn)
         if not self.no_patterns:
             result = apply_patterns_greedily(fn, PatternSet(fusion_patterns()), fold=False,
                                              max_iterations=self.max_iterations)

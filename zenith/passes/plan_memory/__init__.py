@@ -21,12 +21,11 @@ from zenith.ir.diagnostics import ZenithError
 from zenith.ir.module import Function, Module
 from zenith.passes.base import Pass, PassContext, option
 from zenith.passes.fuse.classify import FUSED, op_class
+from zenith.passes.fuse.inline import PLAN_ATTRS
 from zenith.passes.plan_memory.assign import assign_offsets, lower_bound
 from zenith.passes.plan_memory.check import plan_errors
 from zenith.passes.plan_memory.liveness import ALIGNMENT, Liveness, align, compute_liveness
 from zenith.passes.registry import register_pass
-
-FUNCTION_ATTRS = ("arena_bytes", "arena_lower_bound", "arena_naive")
 
 
 @dataclass
@@ -91,7 +90,7 @@ class PlanMemory(Pass):
                 for k in fn.body:
                     if k.name == FUSED:
                         k.attributes.pop("offsets", None)
-                for key in FUNCTION_ATTRS:
+                for key in PLAN_ATTRS:
                     fn.attributes.pop(key, None)
                 ctx.add("functions-skipped")
                 continue

@@ -115,17 +115,24 @@ def test_cli_optimizes_onnx_to_onnx(tmp_path: Path, capsys):
     assert "not a valid ONNX model" in capsys.readouterr().err
 
 
-def test_zenith_opt_reads_onnx_through_its_input_format_hook(tmp_path: Path, monkeypatch, capsys):
-    """``load_for_opt`` is the .onnx input format zenith-opt documents
-    (``zenith.frontend.onnx:load_for_opt``)."""
-    from zenith.tools import inputs
+def test_zenith_opt_optimizes_onnx_to_onnx(tmp_path: Path, capsys):
+    """``zenith-opt model.onnx --passes ... -o out.onnx``: ORT agrees with the original."""
     from zenith.tools.zenith_opt import main as opt_main
 
-    monkeypatch.setitem(inputs.LAZY_FORMATS, ".onnx",
-                        ("zenith.frontend.onnx:load_for_opt", "ONNX model", False))
-    monkeypatch.delitem(inputs.INPUT_FORMATS, ".onnx", raising=False)
-    src = tmp_path / "mlp.onnx"
-    onnx.save(model([helper.make_node("Relu", ["x"], ["y"])], [tensor("x", [2])],
-                    [tensor("y", [2])]), src)
-    assert opt_main([str(src), "--passes", "canonicalize,cse,dce"]) == 0
-    assert '"zt.relu"' in capsys.readouterr().out
+    src = LIGHT / "light_squeezenet.onnx"
+    out = tmp_path / "opt.onnx"
+    assert opt_main([str(src), "--passes", "canonicalize,cse,dce", "-o", str(out)]) == 0
+    feeds = _inputs(onnx.load(src), seed=0)
+    np.testing.assert_allclose(ort_run(str(out), feeds)[0], ort_run(str(src), feeds)[0],
+                               rtol=1e-4, atol=1e-5)
+    assert opt_main([str(src), "--passes", "canonicalize"]) == 0
+    assert '"zt.conv"' in capsys.readouterr().out
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(src.read_bytes()[:100])
+    assert opt_main([str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "not a valid ONNX model" in err and "Traceback" not in err
+    assert opt_main(["examples/mlp.zir", "--split-input-file", "-o", str(out)]) == 1
+    assert "binary output holds one module" in capsys.readouterr().err
+    assert opt_main(["examples/mlp.zir", "--passes", "cse", "-o", str(out)]) == 0
+    assert "Add" in [n.op_type for n in onnx.load(out).graph.node]

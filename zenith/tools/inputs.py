@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from zenith.ir.diagnostics import ZenithError
 from zenith.ir.module import Module
@@ -40,7 +41,23 @@ class InputFormat:
 
 INPUT_FORMATS: dict[str, InputFormat] = {}
 # suffix -> ("module:function", description, text); imported on first use.
-LAZY_FORMATS: dict[str, tuple[str, str, bool]] = {}
+LAZY_FORMATS: dict[str, tuple[str, str, bool]] = {
+    ".onnx": ("zenith.frontend.onnx.cli:load_for_opt", "ONNX model", False),
+}
+# Output suffix -> "module:function(module, path)"; any other suffix gets IR text.
+OUTPUT_WRITERS: dict[str, str] = {".onnx": "zenith.frontend.onnx.cli:write_onnx"}
+
+
+def output_writer(path: str):
+    """The writer for a binary output format chosen by ``path``'s suffix, or None for IR text."""
+    target = OUTPUT_WRITERS.get(Path(path).suffix) if path != "-" else None
+    if target is None:
+        return None
+    mod, _, attr = target.partition(":")
+    try:
+        return getattr(importlib.import_module(mod), attr)
+    except (ImportError, AttributeError) as e:
+        raise ZenithError(f"output format '{Path(path).suffix}' is unavailable: {e}") from None
 
 
 def register_input_format(suffix: str, load: Loader, description: str, text: bool = True,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from zenith.ir.diagnostics import UnknownLoc, ZenithError
+from zenith.ir.module import Module
 from zenith.ir.printer import print_module
 from zenith.ir.verifier import collect_errors
 from zenith.passes import PASSES, PassManager, Pipeline, parse_pipeline
@@ -26,7 +27,7 @@ from zenith.passes.instrument import IRPrinter, StatisticsReport, TimingReport
 from zenith.passes.manager import Instrumentation
 from zenith.passes.semantics import SemanticsCheck
 from zenith.tools.expected import Emitted, check, parse_expected
-from zenith.tools.inputs import INPUT_FORMATS, LAZY_FORMATS, InputFormat, input_format
+from zenith.tools.inputs import INPUT_FORMATS, LAZY_FORMATS, InputFormat, input_format, output_writer
 
 SPLIT_MARKER = "// -----"
 
@@ -94,6 +95,7 @@ class Chunk:
 @dataclass
 class ChunkResult:
     output: str | None = None
+    module: Module | None = None
     emitted: list[Emitted] = field(default_factory=list)
 
 
@@ -152,6 +154,7 @@ class Opt:
         except ZenithError as e:
             res.emitted.append(Emitted("error", e))
             return res
+        res.module = module
         res.output = print_module(module, debug_info=self.args.print_debuginfo)
         return res
 
@@ -219,8 +222,13 @@ def run(args: argparse.Namespace) -> int:
         chunks = split_chunks(data.decode("utf-8", errors="replace"))
     else:
         chunks = [Chunk(data, 1, data.decode("utf-8", errors="replace") if fmt.text else None)]
+    writer = output_writer(args.output)
+    if writer is not None and (args.split_input_file or args.verify_diagnostics):
+        raise ZenithError(f"-o {args.output}: a binary output holds one module; drop "
+                          "--split-input-file and --verify-diagnostics")
     opt = Opt(args, pipeline)
     outputs: list[str] = []
+    modules: list[Module] = []
     failed = False
     for chunk in chunks:
         res = opt.run_chunk(fmt, chunk, filename)
@@ -236,8 +244,13 @@ def run(args: argparse.Namespace) -> int:
             failed |= bool(res.emitted)
         if res.output is not None:
             outputs.append(res.output)
+            modules.append(res.module)
     sys.stderr.flush()
-    _write(args.output, (SPLIT_MARKER + "\n").join(outputs))
+    if writer is not None:
+        if modules:
+            writer(modules[0], args.output)
+    else:
+        _write(args.output, (SPLIT_MARKER + "\n").join(outputs))
     return 1 if failed else 0
 
 

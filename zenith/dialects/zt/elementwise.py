@@ -7,6 +7,7 @@ zero. Low-precision floats compute in f32 and round once.
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 from zenith.dialects import numerics as nx
@@ -171,7 +172,10 @@ def _shift(direction: str):
         with np.errstate(over="ignore"):
             bits = a.dtype.itemsize * 8
             out = np.left_shift(a, b) if direction == "left" else np.right_shift(a, b)
-            return np.where(b >= bits, 0, out)
+            # Shifting by the bit width or more: 0, except an arithmetic right shift of a
+            # negative value, which fills with the sign bit (-1), as C compilers and CUDA do.
+            full = np.where(a < 0, -1, 0) if direction == "right" and a.dtype.kind == "i" else 0
+            return np.where(b >= bits, full, out)
 
     return fn
 
@@ -301,8 +305,10 @@ def _cast_ref(ctx, x):
             if to.kind != "bool" else x.astype(bool)
     with np.errstate(all="ignore"):
         if to.is_float and to.itemsize == 1 and saturate and x.dtype.kind == "f":
-            finfo = float(np.finfo(to.np_dtype).max)
-            xc = np.where(np.isinf(x), x, np.clip(x, -finfo, finfo))
+            finfo = float(ml_dtypes.finfo(to.np_dtype).max)
+            # ONNX Cast: saturating casts to 8-bit floats clamp to the finite range,
+            # infinities included; NaN stays NaN.
+            xc = np.clip(x, -finfo, finfo)
             return xc.astype(to.np_dtype)
         return x.astype(to.np_dtype)
 

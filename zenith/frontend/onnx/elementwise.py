@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
 from zenith.frontend.onnx.context import NodeContext
@@ -208,14 +207,11 @@ def _clip(ctx: NodeContext) -> Value:
 
 
 def convert_cast(ctx: NodeContext, x: Value, to: DType, saturate: bool) -> Value:
-    """ONNX Cast. Saturating casts to 8-bit floats clamp to the finite range first
-    (infinities included), then round; NaN stays NaN."""
+    """ONNX Cast: ``zt.cast`` has ONNX's saturation rules for 8-bit floats (clamp to the
+    finite range, infinities included; NaN stays NaN). Float4 never saturates here."""
     if x.type.dtype is to:
         return x
-    if saturate and to.is_float and to.itemsize == 1 and to.name != "f4e2m1" and x.type.dtype.is_float:
-        top = float(ml_dtypes.finfo(to.np_dtype).max)
-        x = ctx.op("zt.clip", x, min=-top, max=top)
-    return ctx.op("zt.cast", x, to=to, saturate=False)
+    return ctx.op("zt.cast", x, to=to, saturate=saturate and to.name != "f4e2m1")
 
 
 @converter("Cast", since=6)

@@ -118,7 +118,7 @@ def test_registered_input_format_and_unknown_suffix(tmp_path, capsys, monkeypatc
     assert capsys.readouterr().out.count('"zt.exp"') == 1
     assert main([write(tmp_path, GOOD, "m.txt")]) == 1
     err = capsys.readouterr().err
-    assert "zenith-opt: error: unknown input format '.txt'; known formats: .up, .zir" in err
+    assert "zenith-opt: error: unknown input format '.txt'; known formats: .onnx, .up, .zir" in err
     assert main([write(tmp_path, GOOD.replace("zt.exp", "EXP"), "m.txt"), "--input-format", "up"]) == 0
 
 

@@ -1,5 +1,11 @@
 """CUDA C++ code generation: one kernel per ``zk.fused`` op (see kernel.py)."""
 
-from zenith.codegen.cuda.kernel import CudaKernel, CudaOptions, generate_kernel, register
+from zenith.codegen.cuda.kernel import (
+    CompiledCudaKernel,
+    CudaKernel,
+    CudaOptions,
+    generate_kernel,
+    register,
+)
 
-__all__ = ["CudaKernel", "CudaOptions", "generate_kernel", "register"]
+__all__ = ["CompiledCudaKernel", "CudaKernel", "CudaOptions", "generate_kernel", "register"]

@@ -38,6 +38,15 @@ class CudaKernel:
     notes: dict[str, str] = field(default_factory=dict)  # template chosen, tile sizes...
 
 
+@dataclass(frozen=True)
+class CompiledCudaKernel:
+    """A kernel with its compiled image (cubin for ``arch``): what a CUDA Program holds."""
+
+    kernel: CudaKernel
+    image: bytes
+    arch: str
+
+
 Generator = Callable[[Operation, CudaOptions], CudaKernel]
 GENERATORS: dict[str, Generator] = {}
 

@@ -107,7 +107,7 @@ class Executable:
                 raise ZenithError(f"input '{name}' has dtype {x.dtype}, expected {want} ({b.dtype})")
             if tuple(x.shape) != b.shape:
                 raise ZenithError(f"input '{name}' has shape {tuple(x.shape)}, expected {b.shape}")
-            out.append(np.ascontiguousarray(x))
+            out.append(x if x.flags.c_contiguous else np.ascontiguousarray(x).reshape(x.shape))
         return out
 
     # -- running ------------------------------------------------------------------------

@@ -157,3 +157,104 @@ def build_conv(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
                 np.add(d2, ins[pos[2]][:, None], out=d2)
 
     return _with_epilogue(op, anchor, epilogue, compute, options, "im2col-gemm")
+
+
+@register("pool")
+def build_max_pool(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
+    """2-D max pool (floor mode, no dilation): a running maximum over the window's offsets."""
+    split = _split(op)
+    if split is None:
+        return None
+    anchor, epilogue = split
+    x_t = anchor.operand(0).type
+    if anchor.name != "zt.max_pool" or x_t.rank != 4 or not _float(anchor.operand(0)) or \
+            anchor.attr("ceil_mode") or any(d != 1 for d in (anchor.attr("dilations") or (1, 1))):
+        return None
+    block = op.regions[0].blocks[0]
+    if anchor.operand(0) not in block.args:
+        return None
+    xi = list(block.args).index(anchor.operand(0))
+    n, c, hgt, wid = x_t.shape
+    kh, kw = anchor.attr("kernel_shape")
+    sh, sw = anchor.attr("strides") or (1, 1)
+    pt, pl, pb, pr = anchor.attr("pads") or (0, 0, 0, 0)
+    if min(pt, pl, pb, pr) < 0:
+        return None
+    _, _, ho, wo = anchor.results[0].type.shape
+    xp = np.full((n, c, hgt + pt + pb, wid + pl + pr), -np.inf, x_t.dtype.np_dtype)
+    interior = xp[:, :, pt:pt + hgt, pl:pl + wid]
+    taps = [xp[:, :, i:i + (ho - 1) * sh + 1:sh, j:j + (wo - 1) * sw + 1:sw]
+            for i in range(kh) for j in range(kw)]
+
+    def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
+        np.copyto(interior, ins[xi])
+        np.copyto(dest, taps[0])
+        for t in taps[1:]:
+            np.maximum(dest, t, out=dest)
+
+    return _with_epilogue(op, anchor, epilogue, compute, options, "maxpool")
+
+
+@register("attention")
+def build_attention(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
+    """Attention without grouped heads, soft cap or windows: two batched GEMMs around an
+    in-place softmax in a kernel-owned scores buffer (the reference's dead-row rule kept)."""
+    split = _split(op)
+    if split is None:
+        return None
+    anchor, epilogue = split
+    a = anchor.attr
+    q_t, k_t = anchor.operand(0).type, anchor.operand(1).type
+    if anchor.name != "zt.attention" or q_t.dtype.name != "f32" or \
+            not _float(*anchor.operands[:3], anchor.results[0]) or q_t.rank != 4 or \
+            q_t.shape[1] != k_t.shape[1] or (a("softcap") or 0) > 0 or \
+            (a("left_window_size") or -1) >= 0 or (a("right_window_size") or -1) >= 0:
+        return None
+    block = op.regions[0].blocks[0]
+    if any(v not in block.args for v in anchor.operands):
+        return None
+    pos = [list(block.args).index(v) for v in anchor.operands]
+    b, h, sq, d = q_t.shape
+    skv = k_t.shape[2]
+    if sq == 0 or skv == 0:
+        return None
+    dt = np.float32
+    scale = dt(a("scale") if a("scale") is not None else 1.0 / np.sqrt(d))
+    causal = None
+    if a("causal"):
+        off = 0 if (a("causal_align") or "upper_left") == "upper_left" else skv - sq
+        i, j = np.arange(sq)[:, None], np.arange(skv)[None, :]
+        causal = np.where(j > i + off, dt(-np.inf), dt(0))
+    scores = np.empty((b, h, sq, skv), dt)
+    peak = np.empty((b, h, sq, 1), dt)
+    has_mask = len(pos) == 4
+
+    def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
+        q, k, v = ins[pos[0]], ins[pos[1]], ins[pos[2]]
+        np.matmul(q, np.swapaxes(k, -1, -2), out=scores)
+        np.multiply(scores, scale, out=scores)
+        bias = causal
+        if has_mask:
+            m = ins[pos[3]]
+            if m.dtype == np.bool_:
+                m = np.where(m, dt(0), dt(-np.inf))
+            bias = m if bias is None else bias + m
+        if bias is not None:
+            np.add(scores, bias, out=scores)
+        with np.errstate(invalid="ignore", over="ignore"):
+            np.max(scores, axis=-1, keepdims=True, out=peak)
+            dead = ~np.isfinite(peak) & (peak < 0)
+            any_dead = bool(dead.any())
+            if any_dead:
+                peak[dead] = 0
+            np.subtract(scores, peak, out=scores)
+            np.exp(scores, out=scores)
+            np.sum(scores, axis=-1, keepdims=True, out=peak)
+            np.divide(scores, peak, out=scores)
+        if bias is not None:
+            bias_dead = np.all(np.isneginf(bias), axis=-1, keepdims=True)
+            if any_dead or bias_dead.any():
+                np.copyto(scores, dt(0), where=np.broadcast_to(bias_dead | dead, scores.shape))
+        np.matmul(scores, v, out=dest)
+
+    return _with_epilogue(op, anchor, epilogue, compute, options, "attention")

@@ -17,6 +17,7 @@ with exactly aliased operands) or element by element after its inputs are read (
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 
 import numpy as np
@@ -82,6 +83,7 @@ def chain(ops: list[Operation], inputs: list[Value], outputs: list[Value], optio
             if src is not None:
                 fn = getattr(cc.load(src), cgen.ENTRY)
                 fn.restype = None
+                fn.argtypes = [ctypes.c_void_p] * (len(inputs) + len(outputs))
                 return "c", _c_run(fn)
     return "numpy", numpy_chain(ops, inputs, outputs)
 

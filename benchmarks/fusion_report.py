@@ -37,8 +37,9 @@ def light_model(name: str) -> Path:
     return LIGHT / f"light_{name}.onnx"
 
 
-def export_bert(path: Path, seq: int = 128, seed: int = 0) -> Path:
-    """BERT-base with random weights, batch 1, ``seq`` tokens, exported to ``path``."""
+def bert_module(seed: int = 0):
+    """BERT-base with random weights (biases and layer norms drawn too), as a module
+    ``(ids, mask) -> (last_hidden_state, pooler_output)``."""
     import torch
     from transformers import BertConfig, BertModel
 
@@ -58,10 +59,18 @@ def export_bert(path: Path, seq: int = 128, seed: int = 0) -> Path:
             out = self.bert(input_ids=ids, attention_mask=mask)
             return out.last_hidden_state, out.pooler_output
 
+    return Wrapper().eval()
+
+
+def export_bert(path: Path, seq: int = 128, seed: int = 0) -> Path:
+    """BERT-base with random weights, batch 1, ``seq`` tokens, exported to ``path``."""
+    import torch
+
     ids = torch.zeros(1, seq, dtype=torch.long)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Wrapper(), (ids, torch.ones_like(ids)), str(path), dynamo=False, opset_version=17,
+        torch.onnx.export(bert_module(seed), (ids, torch.ones_like(ids)), str(path), dynamo=False,
+                          opset_version=17,
                           input_names=["input_ids", "attention_mask"],
                           output_names=["last_hidden_state", "pooler_output"])
     return path

@@ -19,8 +19,7 @@ from tests.fuse_programs import fusion_programs
 from tests.onnx_util import mlp, mlp_oracle
 from tests.opsamples import SAMPLES
 from tests.strategies import programs
-from zenith.codegen.cpu import CpuOptions, generate
-from zenith.codegen.cpu import cc
+from zenith.codegen.cpu import CpuOptions, cc, generate
 from zenith.interpreter import interpret
 from zenith.ir import Builder, DenseAttr, Function, Module, TensorType, ZenithError, dtype, verify
 from zenith.passes import run_pipeline

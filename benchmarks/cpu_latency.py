@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(THREADS)
     set_blas_threads(THREADS)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    print(f"# {when}; {platform.processor() or platform.machine()}; numpy {np.__version__} (OpenBLAS threads {blas_threads()}), onnxruntime "
+    cpu = platform.processor() or platform.machine()
+    print(f"# {when}; {cpu}; numpy {np.__version__} (OpenBLAS threads {blas_threads()}), onnxruntime "
           f"{onnxruntime.__version__}, torch {torch.__version__}; {THREADS} threads each", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -250,3 +250,21 @@ def test_wrong_inputs_are_clear_errors():
         exe([np.ones((3, 5), np.float32)])
     with pytest.raises(ZenithError, match="takes 1 input"):
         exe([])
+
+
+@pytest.mark.skipif(not cc.available(), reason="no C compiler")
+@pytest.mark.parametrize("axis,affine", [(-1, 2), (1, 2), (-1, 1), (2, 0)])
+def test_layer_norm_in_c(axis, affine):
+    rng = np.random.default_rng(axis + 5 * affine)
+    shape = (3, 5, 40)
+    norm_shape = shape[axis % 3:]
+    params = [rng.standard_normal(norm_shape).astype(np.float32) for _ in range(affine)]
+
+    def build(b, x):
+        y = b.op("zt.layer_norm", x, *[_const(b, p) for p in params], axis=axis, epsilon=1e-3)
+        return [b.op("zt.relu", y)]
+
+    m = _module([shape], build)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    exe = through_runtime(m, [x], C_ALWAYS)
+    assert any(i.startswith("c-layernorm") for i in _impls(exe))

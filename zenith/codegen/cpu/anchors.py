@@ -47,7 +47,7 @@ def _with_epilogue(op: Operation, anchor: Operation, epilogue: list[Operation], 
     if not epilogue:
         def run(ins: list[np.ndarray], outs: list[np.ndarray]) -> None:
             compute(ins, outs[dest_index])
-        return f"numpy-{what}", run
+        return what, run
     ext = [v for v in dict.fromkeys(x for o in epilogue for x in o.operands)
            if v in arg_pos]
     how, tail = chain(epilogue, [h, *ext], yields, options, op.attr("name"))
@@ -58,7 +58,7 @@ def _with_epilogue(op: Operation, anchor: Operation, epilogue: list[Operation], 
         compute(ins, dest)
         tail([dest, *[ins[i] for i in picks]], outs)
 
-    return f"numpy-{what}+{how}", run
+    return f"{what}+{how}", run
 
 
 @register("matmul")
@@ -103,7 +103,7 @@ def build_gemm(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
                 np.add(dest, c if beta == 1.0 else c * dest.dtype.type(beta), out=dest)
     else:
         return None
-    return _with_epilogue(op, anchor, epilogue, compute, options, "gemm")
+    return _with_epilogue(op, anchor, epilogue, compute, options, "numpy-gemm")
 
 
 @register("conv")
@@ -156,7 +156,7 @@ def build_conv(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
             if has_bias:
                 np.add(d2, ins[pos[2]][:, None], out=d2)
 
-    return _with_epilogue(op, anchor, epilogue, compute, options, "im2col-gemm")
+    return _with_epilogue(op, anchor, epilogue, compute, options, "numpy-im2col-gemm")
 
 
 @register("pool")
@@ -192,7 +192,7 @@ def build_max_pool(op: Operation, options: CpuOptions) -> tuple[str, Run] | None
         for t in taps[1:]:
             np.maximum(dest, t, out=dest)
 
-    return _with_epilogue(op, anchor, epilogue, compute, options, "maxpool")
+    return _with_epilogue(op, anchor, epilogue, compute, options, "numpy-maxpool")
 
 
 @register("attention")
@@ -257,4 +257,4 @@ def build_attention(op: Operation, options: CpuOptions) -> tuple[str, Run] | Non
                 np.copyto(scores, dt(0), where=np.broadcast_to(bias_dead | dead, scores.shape))
         np.matmul(scores, v, out=dest)
 
-    return _with_epilogue(op, anchor, epilogue, compute, options, "attention")
+    return _with_epilogue(op, anchor, epilogue, compute, options, "numpy-attention")

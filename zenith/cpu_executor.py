@@ -25,7 +25,7 @@ RUNTIME_PIPELINE = "fuse,plan-memory"
 # after shape-infer binds a signature: shape computations fold to constants, `_dyn` ops
 # with constant parameters become static ops, and shape-infer refines what they feed
 RESPECIALIZE_PIPELINE = "canonicalize,constant-fold,canonicalize,shape-infer"
-MAX_RESPECIALIZE = 4
+MAX_RESPECIALIZE = 32
 
 
 def _dynamic_values(m: Module) -> int:

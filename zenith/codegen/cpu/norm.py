@@ -21,9 +21,11 @@ from zenith.ir.core import Operation
 def layer_norm_source(rows: int, n: int, eps: float, scale: bool, bias: bool, threads: int) -> str:
     g = "g[i]" if scale else "1.0f"
     b = " + b[i]" if bias else ""
+    params = ", ".join(["const float* x"] + ["const float* g"] * scale + ["const float* b"] * bias
+                       + ["float* y"])
     return f"""/* layer norm: {rows} rows of {n} */
 #include <math.h>
-void {ENTRY}(const float* x{", const float* g" if scale else ""}{", const float* b" if bias else ""}, float* y) {{
+void {ENTRY}({params}) {{
 #pragma omp parallel for num_threads({threads}) schedule(static) if({rows * n} > 65536)
   for (long r = 0; r < {rows}L; ++r) {{
     const float* xr = x + r * {n}L;

@@ -133,15 +133,21 @@ def test_max_pool(k, stride, pad):
     assert "numpy-maxpool" in _impls(exe)
 
 
-@pytest.mark.parametrize("mask", ["none", "float", "bool", "causal", "dead_rows"])
-def test_attention(mask):
+@pytest.mark.parametrize("mask,dims", [("none", (1, 3, 10, 8)), ("float", (1, 3, 10, 8)),
+                                       ("bool", (1, 3, 10, 8)), ("causal", (1, 3, 10, 8)),
+                                       ("dead_rows", (1, 3, 10, 8)), ("head_mask", (2, 4, 96, 64)),
+                                       ("dead_rows", (1, 4, 128, 64))])
+def test_attention(mask, dims):
+    """Small shapes run on one thread; the last two split the heads over threads."""
     rng = np.random.default_rng(7)
-    b_, h, s, d = 1, 3, 10, 8
+    b_, h, s, d = dims
     shapes = [(b_, h, s, d)] * 3
     qkv = [rng.standard_normal(sh).astype(np.float32) for sh in shapes]
     extra: list[np.ndarray] = []
     if mask == "float":
         extra = [np.where(rng.random((b_, 1, 1, s)) < 0.3, -1e4, 0).astype(np.float32)]
+    elif mask == "head_mask":  # differs per head: sliced with the heads
+        extra = [np.where(rng.random((1, h, s, s)) < 0.3, -1e4, 0).astype(np.float32)]
     elif mask in ("bool", "dead_rows"):
         mm = rng.random((b_, 1, s, s)) < 0.7
         if mask == "dead_rows":

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from zenith.codegen.cpu.elementwise import chain
-from zenith.codegen.cpu.parallel import MIN_FLOPS, matmul, run_parallel
 from zenith.codegen.cpu.kernel import CpuOptions, Run, body_ops, register
+from zenith.codegen.cpu.parallel import MIN_FLOPS, matmul, run_parallel
 from zenith.ir.core import Operation, Value
 
 FLOATS = ("f32", "f64")

@@ -12,15 +12,18 @@ run the ONNX file, PyTorch runs the module itself under ``torch.inference_mode()
 Method (docs/benchmarks.md): one process; every runtime uses 2 threads
 (``torch.set_num_threads(2)``; ORT ``intra_op_num_threads=2`` with
 ``session.intra_op.allow_spinning=0``; Zenith: OpenBLAS and generated C at 2
-threads). Calls are timed in interleaved blocks of ``--block`` calls per runtime,
-the first call of each block dropped and the order of runtimes alternated
-between rounds, until every runtime has ``--runs`` timed calls; the table shows
-medians and ratios. Outputs are compared across runtimes first.
+threads). Zenith runs twice: as compiled by default (OpenBLAS threads its GEMMs)
+and with ``ZENITH_GEMM_SPLIT=1`` (GEMMs split into row blocks on the runtime's 2
+threads, OpenBLAS at 1 thread, set before each block). Calls are timed in
+interleaved blocks of ``--block`` calls per runtime, the first call of each block
+dropped and the order of runtimes alternated between rounds, until every runtime
+has ``--runs`` timed calls; the table shows medians and ratios. Outputs are compared across runtimes first.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import tempfile
 import time
@@ -31,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 THREADS = 2
+# zenith-split runs its GEMMs as row blocks on its own 2 threads, OpenBLAS single-threaded
+BLAS_THREADS = {"zenith-split": 1}
 
 
 def resnet50():
@@ -110,6 +115,9 @@ def runners(name: str, tmp: Path) -> tuple[dict[str, Callable[[], object]], dict
     cm = zenith.compile(str(path), target="cpu")
     print(f"# {name}: Zenith compile {time.perf_counter() - t0:.1f} s; "
           f"{cm.report_dict().get('executor')}", flush=True)
+    os.environ["ZENITH_GEMM_SPLIT"] = "1"
+    cm_split = zenith.compile(str(path), target="cpu")
+    del os.environ["ZENITH_GEMM_SPLIT"]
     so = ort.SessionOptions()
     so.intra_op_num_threads = THREADS
     so.inter_op_num_threads = 1
@@ -131,17 +139,20 @@ def runners(name: str, tmp: Path) -> tuple[dict[str, Callable[[], object]], dict
             x = x.last_hidden_state
         return np.asarray(x.detach().numpy() if hasattr(x, "detach") else x)
 
-    calls = {"zenith": lambda: cm(*arrays), "onnxruntime": lambda: sess.run(None, feeds),
-             "pytorch": torch_run}
+    calls = {"zenith": lambda: cm(*arrays), "zenith-split": lambda: cm_split(*arrays),
+             "onnxruntime": lambda: sess.run(None, feeds), "pytorch": torch_run}
     return calls, {k: (lambda f=f: first(f())) for k, f in calls.items()}
 
 
 def measure(calls: dict[str, Callable[[], object]], runs: int, block: int) -> dict[str, list[float]]:
+    from zenith.runtime.threads import set_blas_threads
+
     times: dict[str, list[float]] = {k: [] for k in calls}
     order = list(calls)
     rnd = 0
     while min(len(v) for v in times.values()) < runs:
         for k in order if rnd % 2 == 0 else order[::-1]:
+            set_blas_threads(BLAS_THREADS.get(k, THREADS))
             calls[k]()  # the first call of a block: dropped
             for _ in range(block):
                 t0 = time.perf_counter()
@@ -152,11 +163,13 @@ def measure(calls: dict[str, Callable[[], object]], runs: int, block: int) -> di
 
 
 def table(rows: list[tuple[str, dict[str, float]]]) -> str:
-    lines = ["| model | Zenith ms | ONNX Runtime ms | PyTorch eager ms | Zenith / ORT | "
-             "Zenith / PyTorch |", "|---|---|---|---|---|---|"]
+    lines = ["| model | Zenith ms | Zenith split-GEMM ms | ONNX Runtime ms | PyTorch eager ms | "
+             "Zenith / ORT | Zenith / PyTorch | split / ORT | split / PyTorch |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for model, med in rows:
-        z, o, p = med["zenith"], med["onnxruntime"], med["pytorch"]
-        lines.append(f"| {model} | {z:.1f} | {o:.1f} | {p:.1f} | {z / o:.2f}x | {z / p:.2f}x |")
+        z, zs, o, p = med["zenith"], med["zenith-split"], med["onnxruntime"], med["pytorch"]
+        lines.append(f"| {model} | {z:.1f} | {zs:.1f} | {o:.1f} | {p:.1f} | {z / o:.2f}x | "
+                     f"{z / p:.2f}x | {zs / o:.2f}x | {zs / p:.2f}x |")
     return "\n".join(lines)
 
 
@@ -184,8 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.models.split(","):
             calls, outputs = runners(name, Path(tmp))
             ref = outputs["onnxruntime"]()
-            for k in ("zenith", "pytorch"):
-                err = float(np.max(np.abs(outputs[k]() - ref)))
+            set_blas_threads(1)
+            split_out = outputs["zenith-split"]()
+            set_blas_threads(THREADS)
+            for k in ("zenith", "zenith-split", "pytorch"):
+                got = split_out if k == "zenith-split" else outputs[k]()
+                err = float(np.max(np.abs(got - ref)))
                 print(f"# {name}: max |{k} - onnxruntime| = {err:.2e}", flush=True)
             times = measure(calls, args.runs, args.block)
             med = {k: 1e3 * float(np.median(v)) for k, v in times.items()}

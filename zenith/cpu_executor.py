@@ -90,13 +90,12 @@ class CpuExecutor:
                     break
                 left = now
             run_pipeline(m, "cse,dce")
-        base = m.clone()
         try:
             run_pipeline(m, RUNTIME_PIPELINE)
-        except ZenithError as e:
-            return _Interpreted(base, f"fuse/plan-memory failed: {e.message}")
+        except ZenithError as e:  # the interpreter runs the optimized (symbolic) module
+            return _Interpreted(self.module, f"fuse/plan-memory failed: {e.message}")
         if "arena_bytes" not in m.main.attributes:
-            return _Interpreted(base, _unplanned_reason(m))
+            return _Interpreted(self.module, _unplanned_reason(m))
         exe = Executable(generate(m.main), self.pool, profile=self.profile)
         exe.module = m  # the fused, planned IR (for report and inspection)
         return exe

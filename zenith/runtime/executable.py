@@ -49,10 +49,6 @@ class Executable:
         self._per_call = [i for i, b in enumerate(program.buffers)
                           if program.buffers[program.root(i)].kind == "input"]
         self._bind_params()
-        if program.info.get("blas_threads"):  # the kernels split GEMMs over their own threads
-            from zenith.runtime.threads import set_blas_threads
-
-            set_blas_threads(int(program.info["blas_threads"]))
         # launch argument lists: filled by _bind_arena (arena) and per call (inputs)
         self._launches = [(program.kernels[ln.kernel].run, ln.kernel, [None] * len(ln.inputs),
                            [None] * len(ln.outputs)) for ln in program.launches]

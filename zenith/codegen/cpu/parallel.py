@@ -7,6 +7,11 @@ its time slices and a 2-thread GEMM gets slower than a 1-thread one. With
 splits each large 2-D GEMM into row blocks, one per thread: the caller computes
 the first block, a worker thread (which sleeps on a queue when idle) the others.
 NumPy releases the GIL inside ``matmul``, so the blocks run in parallel.
+
+Opt-in (``ZENITH_GEMM_SPLIT=1``): the row blocks round differently from one
+OpenBLAS call, and one ONNX conformance test (the light SqueezeNet, whose
+constant weights make its 1000 logits equal to ~1e10 and its expected softmax
+uniform only if every logit is bit-identical) then fails; see docs/runtime.md.
 """
 
 from __future__ import annotations

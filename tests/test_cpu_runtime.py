@@ -138,7 +138,7 @@ def test_max_pool(k, stride, pad):
                                        ("dead_rows", (1, 3, 10, 8)), ("head_mask", (2, 4, 96, 64)),
                                        ("dead_rows", (1, 4, 128, 64))])
 def test_attention(mask, dims):
-    """Small shapes run on one thread; the last two split the heads over threads."""
+    """Small shapes run on one thread; the last two split the heads over the runtime's threads."""
     rng = np.random.default_rng(7)
     b_, h, s, d = dims
     shapes = [(b_, h, s, d)] * 3
@@ -171,7 +171,7 @@ def test_attention(mask, dims):
     bld.create("func.return", build(bld, *args))
     fn.sync_signature()
     verify(m)
-    exe = through_runtime(m, qkv + extra)
+    exe = through_runtime(m, qkv + extra, CpuOptions(use_c=False, split_gemm=True))
     assert any(i.startswith("numpy-attention") for i in _impls(exe))
 
 

@@ -254,7 +254,7 @@ def build_attention(op: Operation, options: CpuOptions) -> tuple[str, Run] | Non
                 np.copyto(scores, dt(0), where=np.broadcast_to(bias_dead | dead, scores.shape))
         np.matmul(scores, v, out=dest)
 
-    parts = min(options.threads, h) if b * h * sq * skv * d >= MIN_FLOPS // 2 else 1
+    parts = min(options.gemm_threads, h) if b * h * sq * skv * d >= MIN_FLOPS // 2 else 1
     step = -(-h // parts)
     groups = [slice(i, min(i + step, h)) for i in range(0, h, step)]
 

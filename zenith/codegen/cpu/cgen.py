@@ -93,7 +93,7 @@ def elementwise_source(ops: list[Operation], inputs: list[Value], outputs: list[
     lines = [f"/* {name}: {', '.join(op.name for op in ops)} */",
              "#include <math.h>", "#include <stdint.h>",
              f"void {ENTRY}({', '.join(params)}) {{",
-             par if rows > 1 else "",
+             par if rows > 1 and threads > 1 else "",
              f"  for (long o = 0; o < {rows}L; ++o) {{",
              f"    for (long i = 0; i < {inner}L; ++i) {{",
              *("      " + b for b in body + stores),

@@ -79,7 +79,7 @@ def chain(ops: list[Operation], inputs: list[Value], outputs: list[Value], optio
     if options.use_c and outputs and cc.available():
         n = int(np.prod(outputs[0].type.shape)) if outputs[0].type.is_static else 0
         if n >= options.c_min_elements:
-            src = cgen.elementwise_source(ops, inputs, outputs, options.threads, name)
+            src = cgen.elementwise_source(ops, inputs, outputs, options.c_threads, name)
             if src is not None:
                 fn = getattr(cc.load(src), cgen.ENTRY)
                 fn.restype = None

@@ -30,7 +30,7 @@ Run = Callable[[list[np.ndarray], list[np.ndarray]], None]
 class CpuOptions:
     """What CPU kernels may specialise on."""
 
-    threads: int = 2            # OpenMP threads of generated C (BLAS is set by the runtime)
+    threads: int = 2            # the runtime's threads (split GEMMs, attention heads, OpenMP in C)
     use_c: bool = True          # generated C for large elementwise work (gcc, cached)
     c_min_elements: int = 1 << 15  # below this, NumPy is faster than a C call
     split_gemm: bool = False    # GEMMs split over our threads, OpenBLAS single-threaded
@@ -41,6 +41,12 @@ class CpuOptions:
         use_c = os.environ.get("ZENITH_CPU_C", "1") != "0"
         split = os.environ.get("ZENITH_GEMM_SPLIT", "0") == "1"
         return CpuOptions(threads=threads, use_c=use_c, split_gemm=split)
+
+    @property
+    def c_threads(self) -> int:
+        """OpenMP threads of generated C: 1 unless the runtime owns the threads (split
+        GEMMs): a second pool next to OpenBLAS's spinning one slows both (measured)."""
+        return self.threads if self.split_gemm else 1
 
     @property
     def gemm_threads(self) -> int:

@@ -23,10 +23,12 @@ def layer_norm_source(rows: int, n: int, eps: float, scale: bool, bias: bool, th
     b = " + b[i]" if bias else ""
     params = ", ".join(["const float* x"] + ["const float* g"] * scale + ["const float* b"] * bias
                        + ["float* y"])
+    par = (f"#pragma omp parallel for num_threads({threads}) schedule(static) if({rows * n} > 65536)"
+           if threads > 1 else "")
     return f"""/* layer norm: {rows} rows of {n} */
 #include <math.h>
 void {ENTRY}({params}) {{
-#pragma omp parallel for num_threads({threads}) schedule(static) if({rows * n} > 65536)
+{par}
   for (long r = 0; r < {rows}L; ++r) {{
     const float* xr = x + r * {n}L;
     float* yr = y + r * {n}L;
@@ -64,7 +66,7 @@ def build_layer_norm(op: Operation, options: CpuOptions) -> tuple[str, Run] | No
         return None
     pos = [list(block.args).index(v) for v in anchor.operands]
     eps = anchor.attr("epsilon") if anchor.attr("epsilon") is not None else 1e-5
-    src = layer_norm_source(rows, n, eps, len(pos) > 1, len(pos) > 2, options.threads)
+    src = layer_norm_source(rows, n, eps, len(pos) > 1, len(pos) > 2, options.c_threads)
     fn = getattr(cc.load(src), ENTRY)
     fn.restype = None
     fn.argtypes = [ctypes.c_void_p] * (len(pos) + 1)

@@ -110,6 +110,9 @@ class FakeDriver:
             def __init__(self, i: int) -> None:
                 self.i = i
 
+            def compute_capability(self) -> tuple[int, int]:
+                return (9, 0)
+
             def retain_primary_context(self) -> Any:
                 return SimpleNamespace(push=lambda: drv.log.append(("push", self.i)))
 

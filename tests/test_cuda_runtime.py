@@ -84,7 +84,7 @@ def test_results_match_the_interpreter_and_params_upload_once(drv):
     assert len(sync_uploads) == len(prog.params) == 2
     for seed in range(4):
         ins = _inputs(seed)
-        _check(ref, ins, exe(*ins))
+        _check(ref, ins, exe(ins))
     assert len([e for e in drv.of("htod") if not e[3]]) == 2  # never again
     assert len(drv.of("module")) == len(prog.launches)
 
@@ -109,7 +109,7 @@ def test_launch_arguments_are_arena_param_and_input_pointers(drv):
     assert exe._param_ptrs == params
     before, taken = len(drv.log), len(pool.taken)
     x, i = _inputs(1)
-    exe(x, i)
+    exe([x, i])
     (na, arena), (nx, px), (ni, pi) = pool.taken[taken:]
     assert (na, nx, ni) == (prog.arena_bytes, x.nbytes, i.nbytes)
     new = drv.log[before:]
@@ -139,7 +139,7 @@ def test_graph_path_direct_then_capture_then_replay(drv):
     for seed in range(4):
         marks.append(len(drv.log))
         ins = _inputs(seed)
-        _check(ref, ins, exe(*ins))  # replays read the new inputs: staging pointers are stable
+        _check(ref, ins, exe(ins))  # replays read the new inputs: staging pointers are stable
     marks.append(len(drv.log))
     calls = [drv.log[a:b] for a, b in itertools.pairwise(marks)]
     kinds = [[e[0] for e in c if e[0] in ("launch", "begin_capture", "end_capture", "graph_launch")]
@@ -158,17 +158,17 @@ def test_graphs_off_and_capture_failure_fall_back(drv):
     ins = _inputs(2)
     off = rt.CudaExecutable(prog, graphs=False)
     for _ in range(3):
-        _check(ref, ins, off(*ins))
+        _check(ref, ins, off(ins))
     assert off.stats()["direct_runs"] == 3 and not drv.of("graph_launch")
 
     d2 = FakeDriver()
     rt.set_driver(d2, FakeGraphs(d2, fail="begin"))
     prog2, ref2 = _program(d2)
     exe = rt.CudaExecutable(prog2)
-    exe(*ins)
+    exe(ins)
     with pytest.warns(RuntimeWarning, match="graph capture failed"):
-        _check(ref2, ins, exe(*ins))
-    _check(ref2, ins, exe(*ins))
+        _check(ref2, ins, exe(ins))
+    _check(ref2, ins, exe(ins))
     st = exe.stats()
     assert not st["graphs"] and "operation not supported" in st["graph_error"]
     assert st["direct_runs"] == 3 and st["graph_launches"] == 0
@@ -181,7 +181,7 @@ def test_no_graph_api_runs_directly():
         prog, ref = _program(d)
         exe = rt.CudaExecutable(prog)
         for _ in range(3):
-            _check(ref, _inputs(0), exe(*_inputs(0)))
+            _check(ref, _inputs(0), exe(_inputs(0)))
         assert exe.stats()["graph_error"] == "no graph API given"
     finally:
         rt.reset_driver()
@@ -190,10 +190,10 @@ def test_no_graph_api_runs_directly():
 def test_pool_hits_after_warm_up_and_memory_returns(drv):
     prog, _ = _program(drv)
     exe = rt.CudaExecutable(prog)
-    exe(*_inputs(0))
+    exe(_inputs(0))
     s0 = dict(exe.pool.stats.as_dict())
     for seed in range(20):
-        exe(*_inputs(seed))
+        exe(_inputs(seed))
     s1 = exe.pool.stats.as_dict()
     allocs = s1["allocations"] - s0["allocations"]
     assert allocs == 20 * 3  # arena + two staged inputs per call
@@ -210,7 +210,7 @@ def test_shared_pool_between_executables(drv):
     pool = rt.CudaExecutable(prog).pool
     a = rt.CudaExecutable(prog, pool=pool)
     ins = _inputs(3)
-    _check(ref, ins, a(*ins))
+    _check(ref, ins, a(ins))
     assert a.pool is pool
 
 
@@ -231,15 +231,15 @@ def test_device_arrays_are_used_in_place(drv):
     ins = _inputs(5)
     dx = DeviceArray(drv, ins[0])
     before = len(drv.log)
-    _check(ref, ins, exe(dx, ins[1]))
+    _check(ref, ins, exe([dx, ins[1]]))
     new = drv.log[before:]
     assert len([e for e in new if e[0] == "htod"]) == 1  # only the host input is copied
     first = next(e for e in new if e[0] == "launch" and int(dx.alloc) in e[5])
     assert first is not None
     with pytest.raises(ZenithError, match="not C-contiguous"):
-        exe(DeviceArray(drv, ins[0], strides=(4, 16)), ins[1])
+        exe([DeviceArray(drv, ins[0], strides=(4, 16)), ins[1]])
     with pytest.raises(ZenithError, match="dtype f64 given, the model takes f32"):
-        exe(DeviceArray(drv, ins[0].astype(np.float64)), ins[1])
+        exe([DeviceArray(drv, ins[0].astype(np.float64)), ins[1]])
 
 
 def test_input_errors_name_the_input(drv):
@@ -247,12 +247,12 @@ def test_input_errors_name_the_input(drv):
     exe = rt.CudaExecutable(prog)
     x, i = _inputs(0)
     with pytest.raises(ZenithError, match="takes 2 input"):
-        exe(x)
+        exe([x])
     with pytest.raises(ZenithError, match=r"input 'x': shape \[4, 7\] given, the model takes \[4, 8\]"):
-        exe(x[:, :7], i)
+        exe([x[:, :7], i])
     with pytest.raises(ZenithError, match="input 'i': dtype f32 given, the model takes i64"):
-        exe(x, i.astype(np.float32))
-    _check(_program(drv)[1], [x, i], exe(x.tolist(), i.tolist()))  # Python lists convert by kind
+        exe([x, i.astype(np.float32)])
+    _check(_program(drv)[1], [x, i], exe([x.tolist(), i.tolist()]))  # Python lists convert by kind
 
 
 def test_program_errors(drv):

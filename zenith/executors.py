@@ -36,7 +36,14 @@ class InterpreterExecutor:
         return self.interp.run_block(self.fn.body, list(inputs), {})
 
 
-EXECUTORS: dict[str, ExecutorFactory] = {"cpu": InterpreterExecutor}
+def cuda_executor(module: Module) -> Executor:
+    """Fuse, plan, generate CUDA, compile and load (see zenith/cuda_target.py)."""
+    from zenith.cuda_target import compile_cuda
+
+    return compile_cuda(module)
+
+
+EXECUTORS: dict[str, ExecutorFactory] = {"cpu": InterpreterExecutor, "cuda": cuda_executor}
 
 
 def register_executor(target: str, factory: ExecutorFactory) -> None:

@@ -116,7 +116,8 @@ class CudaExecutable:
         return funcs
 
     # -- calling -------------------------------------------------------
-    def __call__(self, *inputs: Any) -> list[Any]:
+    def __call__(self, inputs: list[Any]) -> list[Any]:
+        """The executor protocol of zenith/executors.py: a list of inputs, a list of outputs."""
         return self.run(list(inputs))
 
     def run(self, inputs: list[Any]) -> list[Any]:

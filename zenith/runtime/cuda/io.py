@@ -88,3 +88,13 @@ def host_array(x: Any, want: Buffer, what: str) -> np.ndarray:
             arr = arr.astype(numpy_dtype(want.dtype))
     _check(what, want, arr.shape, name_of_numpy(arr.dtype))
     return np.ascontiguousarray(arr)
+
+
+def is_device_array(x: Any) -> bool:
+    """True for arrays that live on a CUDA device (torch CUDA tensors, CAI and DLPack CUDA objects)."""
+    if is_torch_tensor(x):
+        return bool(x.is_cuda)
+    if hasattr(x, "__cuda_array_interface__"):
+        return True
+    dev = getattr(x, "__dlpack_device__", None)
+    return dev is not None and not isinstance(x, np.ndarray) and dev()[0] == DLPACK_CUDA

@@ -53,6 +53,21 @@ class FakeStream:
             thunk()
 
 
+class FakeEvent:
+    def __init__(self, drv: FakeDriver) -> None:
+        self.drv, self.at = drv, -1
+
+    def record(self, stream: FakeStream) -> None:
+        self.at = len(self.drv.log)
+        self.drv.log.append(("event",))
+
+    def synchronize(self) -> None:
+        pass
+
+    def time_since(self, other: FakeEvent) -> float:
+        return float(self.at - other.at)  # log entries between the two events, as "milliseconds"
+
+
 class FakeFunction:
     def __init__(self, drv: FakeDriver, entry: str, fn: KernelFn) -> None:
         self.drv, self.entry, self.fn = drv, entry, fn
@@ -175,6 +190,9 @@ class FakeDriver:
         s = FakeStream(self)
         self.streams[s.handle] = s
         return s
+
+    def Event(self) -> FakeEvent:
+        return FakeEvent(self)
 
     def of(self, kind: str) -> list[tuple]:
         return [e for e in self.log if e[0] == kind]

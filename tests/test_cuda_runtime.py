@@ -297,3 +297,14 @@ def test_import_does_not_load_pycuda_and_availability_says_what_is_missing():
         assert "PyCUDA is not installed" in out and 'pip install -e ".[cuda]"' in out
         with pytest.raises(rt.driver.CudaUnavailable, match="PyCUDA is not installed"):
             rt.device_context()
+
+
+def test_time_plan_runs_the_bound_plan_between_events(drv):
+    prog, _ = _program(drv)
+    exe = rt.CudaExecutable(prog)
+    before = len(drv.log)
+    times = exe.time_plan(_inputs(0), runs=3, warmup=2)
+    n = len(prog.launches)
+    assert len(times) == 3 and all(t == 2 * n + 1 for t in times)  # n launches + n execs between
+    assert len([e for e in drv.log[before:] if e[0] == "launch"]) == 5 * n
+    assert exe.pool.stats.bytes_in_use == sum(b.size for b in exe._param_blocks)

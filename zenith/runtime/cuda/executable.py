@@ -120,8 +120,7 @@ class CudaExecutable:
         """The executor protocol of zenith/executors.py: a list of inputs, a list of outputs."""
         return self.run(list(inputs))
 
-    def run(self, inputs: list[Any]) -> list[Any]:
-        """Run once; NumPy outputs, or torch CUDA tensors when an input is a torch CUDA tensor."""
+    def _arguments(self, inputs: list[Any]) -> list[DeviceArg | np.ndarray]:
         prog = self.program
         if len(inputs) != len(prog.inputs):
             raise ZenithError(f"the program takes {len(prog.inputs)} input(s) "
@@ -132,6 +131,12 @@ class CudaExecutable:
             what = f"input '{prog.input_names[i]}'"
             d = device_arg(x, want, what, self.ctx.device_index)
             args.append(d if d is not None else host_array(x, want, what))
+        return args
+
+    def run(self, inputs: list[Any]) -> list[Any]:
+        """Run once; NumPy outputs, or torch CUDA tensors when an input is a torch CUDA tensor."""
+        prog = self.program
+        args = self._arguments(inputs)
         torch_mode = any(isinstance(a, DeviceArg) and a.kind == "torch" for a in args)
         blocks: list[Block] = []
         try:
@@ -152,6 +157,34 @@ class CudaExecutable:
         if torch_mode:
             return outs
         return [a.copy() for a in result]
+
+    def time_plan(self, inputs: list[Any], runs: int = 50, warmup: int = 5) -> list[float]:
+        """Device milliseconds of each of ``runs`` back-to-back runs of the launch plan (CUDA
+        events on the stream; no copies, no graph): the kernels' own time, for benchmarks."""
+        args = self._arguments(inputs)
+        if any(isinstance(a, DeviceArg) and a.kind == "torch" for a in args):
+            self._sync_torch()
+        blocks: list[Block] = []
+        times: list[float] = []
+        try:
+            arena = self._take(self.program.arena_bytes, blocks)
+            in_ptrs = [self._stage_input(i, a, blocks) for i, a in enumerate(args)]
+            ptrs = buffer_pointers(self.program, arena, self._param_ptrs, in_ptrs)
+            specs = plan_launches(self.program, ptrs)
+            for _ in range(warmup):
+                self._launch_all(specs)
+            for _ in range(runs):
+                start, end = self.drv.Event(), self.drv.Event()
+                start.record(self.stream)
+                self._launch_all(specs)
+                end.record(self.stream)
+                end.synchronize()
+                times.append(float(end.time_since(start)))
+        finally:
+            self.stream.synchronize()
+            for blk in blocks:
+                self.pool.free(blk)
+        return times
 
     def _take(self, n: int, blocks: list[Block]) -> int:
         blk = self.pool.allocate(n)

@@ -87,8 +87,8 @@ class CudaExecutable:
             block = self.pool.allocate(host.nbytes)
             self._param_blocks.append(block)
             ptr = self.pool.address(block)
-            if host.nbytes:
-                self.drv.memcpy_htod(ptr, host)
+            if host.nbytes:  # as bytes: custom dtypes (bfloat16) have no buffer format
+                self.drv.memcpy_htod(ptr, host.reshape(-1).view(np.uint8))
             ptrs.append(ptr)
         return ptrs
 

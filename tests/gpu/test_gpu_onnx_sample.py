@@ -4,7 +4,7 @@ The suite's own runner (tests/onnx_suite.py) compares against the expected
 outputs shipped with each test; ``zenith.api.compile`` is wrapped so the backend
 compiles for "cuda". The sample is every k-th node test that passes on the CPU
 (not in tests/onnx_expected_failures.py), ``ZENITH_GPU_ONNX_SAMPLE`` tests (default
-300). A test whose kernel the CUDA target has no generator for is counted as
+400). A test whose kernel the CUDA target has no generator for is counted as
 unsupported (an error that names the op); any other failure fails the test, and
 at least 200 must pass.
 """
@@ -17,7 +17,10 @@ import re
 from tests.gpu.gpu_util import GPU
 
 pytestmark = GPU
-UNSUPPORTED = re.compile(r"no generator for kind|not supported on the CUDA target|CUDA target has no")
+# limitations the CUDA target reports by name: ops without a generator (opaque kernels), data-dependent
+# shapes (no memory plan), dtypes the runtime has no representation for
+UNSUPPORTED = re.compile(r"no generator for kind|not supported on the CUDA target|CUDA target has no|"
+                         r"needs static shapes|the CUDA runtime has no dtype")
 
 
 def test_onnx_node_sample_on_cuda(monkeypatch, capsys):
@@ -33,7 +36,7 @@ def test_onnx_node_sample_on_cuda(monkeypatch, capsys):
     monkeypatch.setattr(zenith.api, "compile", on_cuda)
     items = suite_items()["node"]
     names = [n for n in sorted(items) if not expected_failure(n)]
-    want = int(os.environ.get("ZENITH_GPU_ONNX_SAMPLE", "300"))
+    want = int(os.environ.get("ZENITH_GPU_ONNX_SAMPLE", "400"))
     step = max(1, len(names) // want)
     sample = names[::step][:want]
     outcomes = [run_test(n, "node", items[n]) for n in sample]

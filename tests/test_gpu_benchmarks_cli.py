@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ["benchmarks/gpu_latency.py", "benchmarks/gpu_kernels.py"]
+SCRIPTS = ["benchmarks/gpu_latency.py", "benchmarks/gpu_kernels.py", "benchmarks/gpu_run_model.py"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

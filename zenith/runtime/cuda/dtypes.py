@@ -13,7 +13,8 @@ NUMPY: dict[str, np.dtype] = {
     "u32": np.dtype(np.uint32), "u64": np.dtype(np.uint64), "bool": np.dtype(np.bool_),
     "f8e4m3fn": np.dtype(ml_dtypes.float8_e4m3fn), "f8e4m3fnuz": np.dtype(ml_dtypes.float8_e4m3fnuz),
     "f8e5m2": np.dtype(ml_dtypes.float8_e5m2), "f8e5m2fnuz": np.dtype(ml_dtypes.float8_e5m2fnuz),
-    "f4e2m1": np.dtype(ml_dtypes.float4_e2m1fn),  # one byte per element, as NumPy stores it
+    "f4e2m1": np.dtype(ml_dtypes.float4_e2m1fn),  # 4-bit types: one byte per element, as NumPy stores them
+    "i4": np.dtype(ml_dtypes.int4), "u4": np.dtype(ml_dtypes.uint4),
     "c64": np.dtype(np.complex64), "c128": np.dtype(np.complex128),
 }
 

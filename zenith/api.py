@@ -24,6 +24,7 @@ from zenith.ir.printer import print_module
 from zenith.ir.types import Dim, TensorType
 
 TARGETS = ("auto", "cpu", "cuda")
+RUNTIMES = ("native", "interpreter")
 
 
 def resolve_target(target: str) -> str:
@@ -59,7 +60,7 @@ class CompiledModel:
     """
 
     def __init__(self, module: Module, target: str, executor: Executor) -> None:
-        self.module = module
+        self.module = module  # the optimized module (before fuse and plan-memory)
         self.target = target
         self.executor = executor
         fn = module.main
@@ -131,6 +132,21 @@ class CompiledModel:
                 out.append([next(it) for _ in range(int(kind.split(":")[1]))])
         return out
 
+    def report_dict(self) -> dict[str, Any]:
+        """What runs the model and how: see :meth:`report`."""
+        fn = getattr(self.executor, "report_dict", None)
+        if fn is not None:
+            return {"target": self.target, **fn()}
+        return {"target": self.target, "executor": type(self.executor).__name__}
+
+    def report(self) -> str:
+        """Kernels by kind and implementation, fused ops, arena against its lower bound and
+        naive size, memory-pool statistics, and which executor runs (with the reason for an
+        interpreter fallback). Figures are those of the last input-shape signature run."""
+        from zenith.report import format_report
+
+        return format_report(self.report_dict())
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         outs = self.unflatten(self.executor(self.bind(args, kwargs)))
         return outs[0] if len(outs) == 1 else tuple(outs)
@@ -140,7 +156,8 @@ def compile(model: ModelSource | Module, target: str = "auto", passes: str | Seq
             *, input_shapes: Mapping[str, Sequence[Dim]] | None = None,
             static_inputs: Mapping[str, Any] | None = None,
             base_dir: str | os.PathLike | None = None,
-            input_structure: Mapping[str, tuple] | None = None) -> CompiledModel:
+            input_structure: Mapping[str, tuple] | None = None,
+            runtime: str = "native") -> CompiledModel:
     """Compile an ONNX model (ModelProto, path or bytes) or a Zenith module for ``target``.
 
     ``passes`` is a pipeline string such as ``"canonicalize,cse,dce"`` (None: the
@@ -148,13 +165,18 @@ def compile(model: ModelSource | Module, target: str = "auto", passes: str | Seq
     input dims by input name;
     ``static_inputs`` fixes input values at compile time (those inputs are then
     not passed when calling); ``input_structure`` shapes sequence and optional inputs
-    (see :func:`zenith.load_onnx`).
+    (see :func:`zenith.load_onnx`). ``runtime`` picks the CPU executor: ``"native"`` (the
+    default: ``fuse,plan-memory``, CPU kernels and the runtime Executable) or
+    ``"interpreter"`` (the reference interpreter, an escape hatch).
     """
     tgt = resolve_target(target)
+    if runtime not in RUNTIMES:
+        raise ZenithError(f"unknown runtime '{runtime}'; expected one of {', '.join(RUNTIMES)}")
     if isinstance(model, Module):
         module = model.clone()
     else:
         module = load_onnx(model, input_shapes=input_shapes, static_inputs=static_inputs,
                            base_dir=base_dir, input_structure=input_structure)
     run_pipeline(module, passes)
-    return CompiledModel(module, tgt, executor_for(tgt, module))
+    key = tgt if runtime == "native" else f"{tgt}-{runtime}"
+    return CompiledModel(module, tgt, executor_for(key, module))

@@ -40,6 +40,8 @@ def nvcc_path() -> str:
     """The nvcc executable ($ZENITH_NVCC, $CUDA_HOME/bin/nvcc, or nvcc on the PATH)."""
     cand = os.environ.get("ZENITH_NVCC")
     if cand:
+        if shutil.which(cand) is None:
+            raise ZenithError(f"ZENITH_NVCC={cand} is not an executable nvcc")
         return cand
     home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
     if home and (Path(home) / "bin" / "nvcc").exists():

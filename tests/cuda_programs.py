@@ -64,7 +64,7 @@ class RandomProgram:
         sub = tuple(1 if self.rng.random() < 0.4 else d for d in shape[len(shape) - keep:])
         return self.const(self.rng.standard_normal(sub).astype(self.dt.np_dtype))
 
-    def step(self, kind: str) -> Value | None:  # noqa: C901 - one branch a step, as a table would be
+    def step(self, kind: str) -> Value | None:
         x = self.pick()
         shape = tuple(int(d) for d in x.type.shape)
         r, rng = len(shape), self.rng

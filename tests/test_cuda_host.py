@@ -76,7 +76,8 @@ def _reduction_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
     add("rms_norm-block", [(3, 2000)], "f32", lambda b, x: [b.op(
         "zt.rms_norm", x, _c(b, rng.uniform(0.5, 1.5, 2000), "f32"), axis=-1)])
     add("layer_norm-2axes", [(2, 3, 4, 5)], "f64", lambda b, x: [b.op("zt.layer_norm", x, axis=2)])
-    add("sum-axes02", [(3, 5, 7)], "f32", lambda b, x: [b.op("zt.reduce_sum", x, axes=(0, 2), keepdims=False)])
+    add("sum-axes02", [(3, 5, 7)], "f32",
+        lambda b, x: [b.op("zt.reduce_sum", x, axes=(0, 2), keepdims=False)])
     add("mean-column-epilogue", [(9, 33)], "f32", lambda b, x: [b.op("zt.tanh", b.op(
         "zt.reduce_mean", _pro(b, x, "f32"), axes=(0,)))])
     add("sum-all-block", [(70, 40)], "f32", lambda b, x: [b.op("zt.reduce_sum", x, keepdims=False)])
@@ -109,7 +110,8 @@ def _pool_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
             count_include_pad=inc)])
     add("avg_pool-dilated-f16", (1, 2, 9, 8), lambda b, x: [b.op(
         "zt.avg_pool", x, kernel_shape=(2, 3), dilations=(2, 1), pads=(1, 1, 0, 1))], "f16")
-    add("lp_pool", (1, 2, 6, 6), lambda b, x: [b.op("zt.lp_pool", x, kernel_shape=(2, 2), strides=(2, 2), p=2)])
+    add("lp_pool", (1, 2, 6, 6),
+        lambda b, x: [b.op("zt.lp_pool", x, kernel_shape=(2, 2), strides=(2, 2), p=2)])
     add("max_pool-1d-ceil", (1, 2, 11), lambda b, x: [b.op(
         "zt.max_pool", x, kernel_shape=(4,), strides=(3,), ceil_mode=True)])
     add("global_avg", (2, 3, 5, 5), lambda b, x: [b.op("zt.global_avg_pool", x)])
@@ -123,7 +125,8 @@ def _vector_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
     for dt in ("f32", "f16", "bf16", "f64"):
         m = _module([(4, 6), (4, 6)], dt, lambda b, x, y, dt=dt: [b.op("zt.add", b.op(
             "zt.mul", x, y), _c(b, rng.standard_normal(6), dt))])
-        cases[f"vector-{dt}"] = (m, [rng.standard_normal((4, 6)).astype(dtype(dt).np_dtype) for _ in range(2)])
+        ins = [rng.standard_normal((4, 6)).astype(dtype(dt).np_dtype) for _ in range(2)]
+        cases[f"vector-{dt}"] = (m, ins)
     return cases
 
 

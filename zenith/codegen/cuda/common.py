@@ -193,8 +193,13 @@ def signature(kop: Operation, entry: str) -> tuple[str, list[str], list[str]]:
     """(``extern "C"`` declaration head, input names, output names) of a kernel."""
     ins = [f"in{i}" for i in range(len(kop.operands))]
     outs = [f"out{i}" for i in range(len(kop.results))]
-    params = [f"const {storage(v.type.dtype, kop)}* __restrict__ {n}" for v, n in zip(kop.operands, ins)]
-    params += [f"{storage(v.type.dtype, kop)}* __restrict__ {n}" for v, n in zip(kop.results, outs)]
+    block = kop.regions[0].blocks[0]
+    readers = [next(iter(a.users), None) for a in block.args]
+    writers = [v.owner if v not in block.args else None for v in block.ops[-1].operands]
+    params = [f"const {storage(v.type.dtype, kop, r)}* __restrict__ {n}"
+              for v, n, r in zip(kop.operands, ins, readers)]
+    params += [f"{storage(v.type.dtype, kop, w)}* __restrict__ {n}"
+               for v, n, w in zip(kop.results, outs, writers)]
     return f'extern "C" __global__ void {entry}({", ".join(params)})', ins, outs
 
 

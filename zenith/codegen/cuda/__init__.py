@@ -9,3 +9,6 @@ from zenith.codegen.cuda.kernel import (
 )
 
 __all__ = ["CompiledCudaKernel", "CudaKernel", "CudaOptions", "generate_kernel", "register"]
+
+# Generators register themselves on import (kernel.register).
+from zenith.codegen.cuda import attention, conv, gemm  # noqa: E402, F401

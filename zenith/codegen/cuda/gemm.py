@@ -165,16 +165,18 @@ def use_tensor_cores(spec: GemmSpec, options: CudaOptions) -> bool:
     return _arch_num(options.arch) >= need and min(spec.m, spec.n, spec.k) >= 16
 
 
-def gemm_kernel(io: KernelIO, spec: GemmSpec, options: CudaOptions, template: str) -> CudaKernel:
-    """The CudaKernel of ``spec``: tensor cores where :func:`use_tensor_cores`, else SIMT."""
+def gemm_kernel(io: KernelIO, spec: GemmSpec, options: CudaOptions, template: str,
+                tile: str | None = None) -> CudaKernel:
+    """The CudaKernel of ``spec``: tensor cores where :func:`use_tensor_cores`, else SIMT;
+    ``tile`` forces a configuration of the chosen template (tests)."""
     if spec.m == 0 or spec.n == 0 or spec.batch == 0:
         raise ZenithError(f"{io.where}: empty GEMM ({spec.batch} x {spec.m} x {spec.n})")
     if use_tensor_cores(spec, options):
-        name = choose_wmma(spec)
+        name = tile or choose_wmma(spec)
         cfg = WMMA_CONFIGS[name]
         src, kind = wmma_source(spec, cfg), "wmma"
     else:
-        name = choose_simt(spec)
+        name = tile or choose_simt(spec)
         cfg = SIMT_CONFIGS[name]
         src, kind = simt_source(spec, cfg), "simt"
     notes = {"template": f"{template}-{kind}", "tile": name,
@@ -184,7 +186,7 @@ def gemm_kernel(io: KernelIO, spec: GemmSpec, options: CudaOptions, template: st
 
 
 @register("matmul")
-def generate_matmul(op: Operation, options: CudaOptions) -> CudaKernel:
+def generate_matmul(op: Operation, options: CudaOptions, tile: str | None = None) -> CudaKernel:
     """A ``matmul``-kind zk.fused op (matmul / linear / gemm + elementwise epilogue)."""
     io = kernel_io(op)
     anchor = find_anchor(op, ANCHORS)
@@ -192,4 +194,4 @@ def generate_matmul(op: Operation, options: CudaOptions) -> CudaKernel:
     check_f8(dt, f"{io.where}: '{anchor.name}'")
     epi = Epilogue(io, anchor)
     spec = SPECS[anchor.name](io, anchor, epi)
-    return gemm_kernel(io, spec, options, anchor.name.split(".")[1])
+    return gemm_kernel(io, spec, options, anchor.name.split(".")[1], tile)

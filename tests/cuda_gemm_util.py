@@ -170,9 +170,10 @@ def param_types(op: Operation) -> list[str]:
 
 
 def host_run(ops: list[Operation], inputs: list[list[np.ndarray]], tmp: Path,
-             options: CudaOptions | None = None) -> list[list[np.ndarray]]:
-    """Run each kernel op on the CPU through the shim (one g++ build for all); its outputs."""
-    kernels = [generate_kernel(op, options) for op in ops]
+             kernels: list[CudaKernel] | None = None) -> list[list[np.ndarray]]:
+    """Run each kernel op (or its given kernel) on the CPU through the shim (one g++ build
+    for all); their outputs."""
+    kernels = kernels or [generate_kernel(op, CudaOptions()) for op in ops]
     cpp = tmp / "host.cpp"
     cpp.write_text(host_source(kernels, [param_types(op) for op in ops]))
     so = tmp / "host.so"

@@ -24,6 +24,7 @@ from zenith.ir.printer import print_module
 from zenith.ir.types import Dim, TensorType
 
 TARGETS = ("auto", "cpu", "cuda")
+RUNTIMES = ("native", "interpreter")
 
 
 def resolve_target(target: str) -> str:
@@ -70,7 +71,7 @@ class CompiledModel:
     """
 
     def __init__(self, module: Module, target: str, executor: Executor) -> None:
-        self.module = module
+        self.module = module  # the optimized module (before fuse and plan-memory)
         self.target = target
         self.executor = executor
         fn = module.main
@@ -145,6 +146,21 @@ class CompiledModel:
                 out.append([next(it) for _ in range(int(kind.split(":")[1]))])
         return out
 
+    def report_dict(self) -> dict[str, Any]:
+        """What runs the model and how: see :meth:`report`."""
+        fn = getattr(self.executor, "report_dict", None)
+        if fn is not None:
+            return {"target": self.target, **fn()}
+        return {"target": self.target, "executor": type(self.executor).__name__}
+
+    def report(self) -> str:
+        """Kernels by kind and implementation, fused ops, arena against its lower bound and
+        naive size, memory-pool statistics, and which executor runs (with the reason for an
+        interpreter fallback). Figures are those of the last input-shape signature run."""
+        from zenith.report import format_report
+
+        return format_report(self.report_dict())
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         outs = self.unflatten(self.executor(self.bind(args, kwargs)))
         return outs[0] if len(outs) == 1 else tuple(outs)
@@ -155,7 +171,7 @@ def compile(model: ModelSource | Module, target: str = "auto", passes: str | Seq
             static_inputs: Mapping[str, Any] | None = None,
             base_dir: str | os.PathLike | None = None,
             input_structure: Mapping[str, tuple] | None = None,
-            precision: str = "fp32") -> CompiledModel:
+            runtime: str = "native", precision: str = "fp32") -> CompiledModel:
     """Compile an ONNX model (ModelProto, path or bytes) or a Zenith module for ``target``.
 
     ``passes`` is a pipeline string such as ``"canonicalize,cse,dce"`` (None: the
@@ -163,7 +179,9 @@ def compile(model: ModelSource | Module, target: str = "auto", passes: str | Seq
     input dims by input name;
     ``static_inputs`` fixes input values at compile time (those inputs are then
     not passed when calling); ``input_structure`` shapes sequence and optional inputs
-    (see :func:`zenith.load_onnx`).
+    (see :func:`zenith.load_onnx`). ``runtime`` picks the CPU executor: ``"native"`` (the
+    default: ``fuse,plan-memory``, CPU kernels and the runtime Executable) or
+    ``"interpreter"`` (the reference interpreter, an escape hatch).
 
     ``precision`` ("fp32", "fp16", "bf16") runs ``lower-precision`` after the
     pipeline: half compute, f32 statistics, f32 inputs and outputs. On "cuda"
@@ -176,6 +194,8 @@ def compile(model: ModelSource | Module, target: str = "auto", passes: str | Seq
 
     lower = precision_pipeline(precision)
     tgt = resolve_target(target)
+    if runtime not in RUNTIMES:
+        raise ZenithError(f"unknown runtime '{runtime}'; expected one of {', '.join(RUNTIMES)}")
     if isinstance(model, Module):
         module = model.clone()
     else:
@@ -186,4 +206,5 @@ def compile(model: ModelSource | Module, target: str = "auto", passes: str | Seq
         run_pipeline(module, lower)
     if target == "auto" and tgt == "cuda" and not all(t.is_static for t in module.main.arg_types):
         tgt = "cpu"  # the CUDA target needs static shapes; "auto" does not fail for want of them
-    return CompiledModel(module, tgt, executor_for(tgt, module))
+    key = tgt if runtime == "native" or tgt != "cpu" else f"{tgt}-{runtime}"
+    return CompiledModel(module, tgt, executor_for(key, module))

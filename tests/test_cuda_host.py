@@ -71,6 +71,7 @@ def _reduction_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
             _c(b, rng.uniform(-1, 1, 50), dt), axis=-1))])
     add("softmax-block", [(3, 1500)], "f32", lambda b, x: [b.op("zt.softmax", x, axis=-1)])
     add("softmax-block-f16", [(2, 1200)], "f16", lambda b, x: [b.op("zt.softmax", x, axis=-1)])
+    add("layer_norm-uncached", [(1, 17000)], "f32", lambda b, x: [b.op("zt.layer_norm", _pro(b, x, "f32"))])
     add("log_softmax-column", [(4, 6, 5)], "f32", lambda b, x: [b.op("zt.log_softmax", x, axis=1)])
     add("hardmax", [(7, 9)], "f32", lambda b, x: [b.op("zt.hardmax", x, axis=-1)])
     add("rms_norm-block", [(3, 2000)], "f32", lambda b, x: [b.op(
@@ -203,10 +204,13 @@ def test_vectorized_elementwise(emulated, dt):
 
 
 def test_strategies_are_all_exercised(emulated):
-    seen = set()
+    seen, cached = set(), set()
     for m, _, _ in emulated["cases"].values():
-        seen |= {generate_kernel(op).notes.get("strategy") for op in kernel_ops(m)}
+        notes = [generate_kernel(op).notes for op in kernel_ops(m)]
+        seen |= {n.get("strategy") for n in notes}
+        cached |= {(n.get("strategy"), n.get("cached") != "0") for n in notes if "cached" in n}
     assert {"row-warp", "row-block", "column"} <= seen
+    assert {("row-warp", True), ("row-block", True), ("row-block", False)} <= cached
 
 
 @pytest.mark.parametrize("dt", ["f16", "bf16"])

@@ -53,7 +53,7 @@ class Emitter:
         self.scopes: list[dict] = [{}]
         block = kop.regions[0].blocks[0]
         self.arg_ptr = {a: n for a, n in zip(block.args, ins)}
-        self.bound: dict[Value, Callable[[Idx], str]] = {}
+        self.bound: dict[Value, Callable[[Idx], str | None]] = {}  # None: compute it as usual
         # Vector mode: a load of an argument at exactly this index becomes this expression.
         self.vector_index: Idx | None = None
         self.vector_loads: dict[Value, str] = {}
@@ -139,8 +139,9 @@ class Emitter:
         hit = self._cached(key)
         if hit is not None:
             return hit
-        if v in self.bound:
-            out = self.bound[v](idx)
+        out = self.bound[v](idx) if v in self.bound else None
+        if out is not None:
+            pass
         elif v in self.arg_ptr:
             out = self._load(v, idx)
         else:

@@ -21,6 +21,8 @@ evaluates at each output element after the anchor's value is known.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from zenith.codegen.cuda.common import (
@@ -41,6 +43,7 @@ from zenith.ir.core import Operation, Value
 REDUCE_FNS = ("sum", "mean", "max", "min", "prod", "l1", "l2", "sum_square", "log_sum", "log_sum_exp")
 AXIS_OPS = ("softmax", "log_softmax", "hardmax")
 NORM_OPS = ("layer_norm", "rms_norm")
+CACHE_SLOTS = 32  # most row elements a thread keeps in registers between passes
 
 
 @dataclass
@@ -96,8 +99,35 @@ class _Gen:
         self.smem: set[str] = set()
         self.xdt = spec.x.type.dtype
         self.acc = acc_type(self.xdt)
+        multi_pass = spec.same_shape or spec.op == "log_sum_exp"
+        per = -(-self.red // self.g)
+        self.nper = per if multi_pass and self.g >= 32 and 0 < per <= CACHE_SLOTS else 0
+        self.cur: Idx | None = None
 
     # -- loops --------------------------------------------------------------------------------
+
+    @contextmanager
+    def row_loop(self) -> Iterator[None]:
+        """The loop of a group's threads over the row; with the register cache, an unrolled loop
+        over this thread's ``nper`` slots in which ``x`` is ``xc[q]``."""
+        em = self.em
+        if not self.nper:
+            with em.block(f"for (idx_t r = lane; r < rend; r += {self.g})"):
+                yield
+            return
+        em.emit("#pragma unroll")
+        with em.block(f"for (int q = 0; q < {self.nper}; ++q)"):
+            em.emit(f"const idx_t r = lane + q * {self.g};")
+            with em.block("if (r < rend)"):
+                yield
+
+    def fill_cache(self) -> None:
+        """Read ``x`` (prologue applied) once into registers: ``xc[q]`` is element lane + q G."""
+        em, x = self.em, self.spec.x
+        em.emit(f"{ctype(self.xdt)} xc[{self.nper}];")
+        with self.row_loop():
+            em.emit(f"xc[q] = {em.value(x, self.x_index('r'))};")
+        em.bound[x] = lambda idx: "xc[q]" if idx == self.cur else None
 
     def x_index(self, r: str) -> Idx:
         red_idx = self.em.unravel(r, tuple(self.shape[a] for a in self.spec.axes), "r")
@@ -106,7 +136,8 @@ class _Gen:
             full[a] = i
         for a, i in zip(self.spec.axes, red_idx):
             full[a] = i
-        return tuple(full)
+        self.cur = tuple(full)  # the index of this loop: where x is xc[q] with the register cache
+        return self.cur
 
     def reduce_pass(self, ty: str, opname: str, element) -> str:
         """One pass over the row: ``ty`` accumulator combined with ``opname``; ``element(xval, idx, r)``
@@ -114,7 +145,7 @@ class _Gen:
         em = self.em
         a = em.fresh("a")
         em.emit(f"{ty} {a} = {opname}::id();")
-        with em.block(f"for (idx_t r = lane; r < rend; r += {self.g})"):
+        with self.row_loop():
             idx = self.x_index("r")
             term = element(em.value(self.spec.x, idx), idx, "r")
             em.emit(f"{a} = {opname}::op({a}, {term});")
@@ -147,7 +178,7 @@ class _Gen:
                 em.emit(f"{self.outs[k]}[{off}] = {store(self.kop.results[k].type.dtype, val)};")
 
         if self.spec.same_shape:
-            with em.block(f"for (idx_t r = lane; r < rend; r += {self.g})"):
+            with self.row_loop():
                 emit_stores(self.x_index("r"), "r")
             return
         with em.block("if (active && lane == 0)"):
@@ -180,6 +211,8 @@ class _Gen:
         em.emit(f"const idx_t rend = active ? {self.red} : 0;")
         kept_shape = tuple(self.shape[a] for a in self.kept)
         self.row_idx = em.unravel("row", kept_shape, "m")
+        if self.nper:
+            self.fill_cache()
         self.body()
         idx_t = index_type(list(self.kop.operands) + list(self.kop.results))
         lines = [PRELUDE, f"{self.head} {{", f"  typedef {idx_t} idx_t;"]
@@ -190,7 +223,8 @@ class _Gen:
                           source="\n".join(lines) + "\n", grid=(grid, 1, 1), block=(block, 1, 1),
                           n_inputs=len(self.kop.operands), n_outputs=len(self.kop.results),
                           notes={"template": f"reduction/{self.spec.op}", "strategy": self.strategy,
-                                 "rows": str(self.m), "reduce": str(self.red)})
+                                 "rows": str(self.m), "reduce": str(self.red),
+                                 "cached": str(self.nper)})
 
     def body(self) -> None:
         op, acc, em = self.spec.op, self.acc, self.em

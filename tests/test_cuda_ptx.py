@@ -15,8 +15,10 @@ are covered as soon as the generators are merged. Every other kind must have one
 from __future__ import annotations
 
 import re
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 import zenith.codegen.cuda  # noqa: F401  (registers the generators)
@@ -27,9 +29,11 @@ from tests.test_onnx_models import gpt2_block_path, model_dir  # noqa: F401  (fi
 from zenith.codegen.cuda.build import dedupe
 from zenith.codegen.cuda.kernel import GENERATORS, CudaKernel, generate_kernel
 from zenith.codegen.cuda.nvcc import bundle, compile_source, nvcc_path, rename_entry
+from zenith.interpreter import interpret
 from zenith.ir import Module
 from zenith.ir.diagnostics import ZenithError
 from zenith.passes import run_pipeline
+from zenith.tolerance import assert_close
 
 PENDING_KINDS = {"matmul", "conv", "attention"}
 ARCHS = ("sm_80", "sm_90")
@@ -127,3 +131,22 @@ def test_kernels_follow_the_abi(kernels):
             assert not any(p.startswith("const ") for p in params[k.n_inputs:])
             assert 1 <= k.block[0] <= 1024 and k.block[0] % 32 == 0 and 1 <= k.grid[0] < 2**31
 
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is needed to emulate kernels on the host")
+def test_gpt2_block_kernels_run_on_the_host(gpt2_block_path, tmp_path):  # noqa: F811
+    """The GPT-2 block's own elementwise/reduction kernels, emulated on the CPU (kernels of other
+    kinds interpreted), agree with the interpreter on the unfused model."""
+    import zenith
+    from tests.cuda_host import build, run_emulated
+
+    m = zenith.load_onnx(gpt2_block_path)
+    run_pipeline(m, PREPARE)
+    h = np.random.default_rng(0).standard_normal(tuple(m.main.args[0].type.shape)).astype(np.float32)
+    want = interpret(m, [h])
+    run_pipeline(m, "fuse,plan-memory")
+    lib = build(m, tmp_path)
+    assert {op.attr("kind") for op, _ in lib.items} >= {"elementwise", "reduction"}
+    got = run_emulated(m, [h], lib)
+    for w, g in zip(want, got, strict=True):
+        assert_close(w, g, scale=4, what="GPT-2 block output")

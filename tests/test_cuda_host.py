@@ -77,6 +77,14 @@ def _reduction_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
     add("rms_norm-block", [(3, 2000)], "f32", lambda b, x: [b.op(
         "zt.rms_norm", x, _c(b, rng.uniform(0.5, 1.5, 2000), "f32"), axis=-1)])
     add("layer_norm-2axes", [(2, 3, 4, 5)], "f64", lambda b, x: [b.op("zt.layer_norm", x, axis=2)])
+    add("group_norm", [(2, 6, 3, 5)], "f32", lambda b, x: [b.op(
+        "zt.group_norm", x, _c(b, rng.uniform(0.5, 1.5, 6), "f32"), _c(b, rng.uniform(-1, 1, 6), "f32"),
+        num_groups=3)])
+    add("group_norm-1d-f16", [(3, 4, 7)], "f16", lambda b, x: [b.op(
+        "zt.group_norm", _pro(b, x, "f16"), _c(b, rng.uniform(0.5, 1.5, 4), "f16"),
+        _c(b, rng.uniform(-1, 1, 4), "f16"), num_groups=2)])
+    add("instance_norm", [(2, 3, 4, 5)], "f32", lambda b, x: [b.op(
+        "zt.instance_norm", x, _c(b, rng.uniform(0.5, 1.5, 3), "f32"), _c(b, rng.uniform(-1, 1, 3), "f32"))])
     add("sum-axes02", [(3, 5, 7)], "f32",
         lambda b, x: [b.op("zt.reduce_sum", x, axes=(0, 2), keepdims=False)])
     add("mean-column-epilogue", [(9, 33)], "f32", lambda b, x: [b.op("zt.tanh", b.op(

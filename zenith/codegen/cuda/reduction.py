@@ -57,6 +57,7 @@ class Spec:
     keepdims: bool = True
     same_shape: bool = False
     p: int = 2
+    groups: int = 0  # group_norm: rows are (n, group), the range a group's channels x spatial
 
 
 def spec_of(kop: Operation, anchor: Operation) -> Spec:
@@ -73,6 +74,10 @@ def spec_of(kop: Operation, anchor: Operation) -> Spec:
         return Spec(x, (anchor.attr("axis") % r,), short, same_shape=True)
     if short in NORM_OPS:
         return Spec(x, tuple(range(anchor.attr("axis") % r, r)), short, same_shape=True)
+    if short == "instance_norm":
+        return Spec(x, tuple(range(2, r)), short, same_shape=True)
+    if short == "group_norm":
+        return Spec(x, tuple(range(1, r)), short, same_shape=True, groups=int(anchor.attr("num_groups")))
     raise kernel_error(kop, anchor, f"the CUDA target has no reduction template for '{anchor.name}'")
 
 
@@ -93,6 +98,8 @@ class _Gen:
         self.kept = tuple(a for a in range(len(self.shape)) if a not in spec.axes)
         self.m = numel([self.shape[a] for a in self.kept])
         self.red = numel([self.shape[a] for a in spec.axes])
+        if spec.groups:
+            self.m, self.red = self.m * spec.groups, self.red // spec.groups
         self.strategy, self.g, self.rpb = _strategy(self.shape, spec.axes)
         self.head, self.ins, self.outs = signature(kop, kop.attr("name"))
         self.em = Emitter(kop, self.ins, "idx_t", indent=1)
@@ -130,6 +137,8 @@ class _Gen:
         em.bound[x] = lambda idx: "xc[q]" if idx == self.cur else None
 
     def x_index(self, r: str) -> Idx:
+        if self.spec.groups:
+            return self._group_index(r)
         red_idx = self.em.unravel(r, tuple(self.shape[a] for a in self.spec.axes), "r")
         full = ["0"] * len(self.shape)
         for a, i in zip(self.kept, self.row_idx):
@@ -137,6 +146,18 @@ class _Gen:
         for a, i in zip(self.spec.axes, red_idx):
             full[a] = i
         self.cur = tuple(full)  # the index of this loop: where x is xc[q] with the register cache
+        return self.cur
+
+    def _group_index(self, r: str) -> Idx:
+        """group_norm: row = (n, g); r runs over the group's channels, then the spatial dims."""
+        em, shape = self.em, self.shape
+        per_group = shape[1] // self.spec.groups
+        spatial = numel(shape[2:])
+        n, g = self.row_idx
+        cg = em.ix(f"{r} / {spatial}") if spatial > 1 else r
+        c = em.ix(f"{g} * {per_group} + {cg}") if per_group > 1 else g
+        sp = em.unravel(em.ix(f"{r} % {spatial}") if spatial > 1 else "0", shape[2:], "s")
+        self.cur = (n, c, *sp)
         return self.cur
 
     def reduce_pass(self, ty: str, opname: str, element) -> str:
@@ -210,6 +231,8 @@ class _Gen:
         em.emit(f"const bool active = row < {self.m};")
         em.emit(f"const idx_t rend = active ? {self.red} : 0;")
         kept_shape = tuple(self.shape[a] for a in self.kept)
+        if self.spec.groups:
+            kept_shape = (self.shape[0], self.spec.groups)
         self.row_idx = em.unravel("row", kept_shape, "m")
         if self.nper:
             self.fill_cache()
@@ -247,7 +270,7 @@ class _Gen:
             last = bool(self.anchor.attr("select_last_index"))
             best = self._arg_pass(op == "argmax", last)
             self.write(lambda i, r: f"{best}.i")
-        elif op in NORM_OPS:
+        elif op in (*NORM_OPS, "instance_norm", "group_norm"):
             self._norm(op, acc, f, lit)
         else:
             self._reduce(op, acc, f, lit)
@@ -261,7 +284,7 @@ class _Gen:
     def _norm(self, op: str, acc: str, f: str, lit) -> None:
         em, x, red = self.em, self.spec.x, self.red
         eps = repr(float(self.anchor.attr("epsilon"))) + ("f" if acc == "float" else "")
-        if op == "layer_norm":
+        if op != "rms_norm":
             s = self.sum_pass(lambda v, i, r: f"({acc})({v})")
             mean = em.let(acc, f"{s} / ({acc}){red}", "mean")
             q = self.sum_pass(lambda v, i, r: f"(({acc})({v}) - {mean}) * (({acc})({v}) - {mean})")
@@ -275,7 +298,9 @@ class _Gen:
         def value(i: Idx, r: str) -> str:
             xv = f"({acc})({em.value(x, i)})"
             y = f"(({xv} - {mean}) * {rstd})" if mean else f"({xv} * {rstd})"
-            at = [f"({acc})({em.value(a, broadcast_index(i, shape_of(a), self.shape))})" for a in affine]
+            per_channel = op in ("instance_norm", "group_norm")
+            where = [(i[1],) if per_channel else broadcast_index(i, shape_of(a), self.shape) for a in affine]
+            at = [f"({acc})({em.value(a, w)})" for a, w in zip(affine, where)]
             if at:
                 y = f"({y} * {at[0]})"
             if len(at) > 1:
@@ -328,8 +353,8 @@ def find_anchor(kop: Operation, names) -> Operation:
     return found[0]
 
 
-ANCHOR_NAMES = {f"zt.reduce_{n}" for n in REDUCE_FNS} | {f"zt.{n}" for n in
-                                                          ("argmax", "argmin", *AXIS_OPS, *NORM_OPS)}
+ANCHOR_NAMES = {f"zt.reduce_{n}" for n in REDUCE_FNS} | {
+    f"zt.{n}" for n in ("argmax", "argmin", *AXIS_OPS, *NORM_OPS, "instance_norm", "group_norm")}
 
 
 @register("reduction")

@@ -85,6 +85,10 @@ def _reduction_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
         _c(b, rng.uniform(-1, 1, 4), "f16"), num_groups=2)])
     add("instance_norm", [(2, 3, 4, 5)], "f32", lambda b, x: [b.op(
         "zt.instance_norm", x, _c(b, rng.uniform(0.5, 1.5, 3), "f32"), _c(b, rng.uniform(-1, 1, 3), "f32"))])
+    add("lrn", [(2, 7, 3, 4)], "f32",
+        lambda b, x: [b.op("zt.lrn", x, size=4, alpha=0.5, beta=0.75, bias=2.0)])
+    add("lrn-f16-relu", [(1, 5, 6)], "f16", lambda b, x: [b.op("zt.relu", b.op(
+        "zt.lrn", _pro(b, x, "f16"), size=3))])
     add("sum-axes02", [(3, 5, 7)], "f32",
         lambda b, x: [b.op("zt.reduce_sum", x, axes=(0, 2), keepdims=False)])
     add("mean-column-epilogue", [(9, 33)], "f32", lambda b, x: [b.op("zt.tanh", b.op(

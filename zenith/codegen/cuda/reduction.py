@@ -354,7 +354,7 @@ def find_anchor(kop: Operation, names) -> Operation:
 
 
 ANCHOR_NAMES = {f"zt.reduce_{n}" for n in REDUCE_FNS} | {
-    f"zt.{n}" for n in ("argmax", "argmin", *AXIS_OPS, *NORM_OPS, "instance_norm", "group_norm")}
+    f"zt.{n}" for n in ("argmax", "argmin", *AXIS_OPS, *NORM_OPS, "instance_norm", "group_norm", "lrn")}
 
 
 @register("reduction")
@@ -367,4 +367,8 @@ def generate_reduction(kop: Operation, options: CudaOptions) -> CudaKernel:
                            "the CUDA target has no reduction template for "
                            f"'{anchors[0].name if anchors else '?'}'")
     anchor = find_anchor(kop, ANCHOR_NAMES)
+    if anchor.name == "zt.lrn":
+        from zenith.codegen.cuda.pool import lrn_kernel  # pool imports this module
+
+        return lrn_kernel(kop, anchor)
     return reduction_kernel(kop, anchor, spec_of(kop, anchor))

@@ -1,7 +1,8 @@
 """The CUDA source of every kernel of the end-to-end models compiles with ``nvcc -ptx``.
 
 Models: BERT-base (batch 1, seq 128, exported from a transformers config with
-random weights), ResNet-50 (the onnx light model) and a GPT-2 block, each
+random weights), a GPT-2 block, and light models of the onnx package
+(``LIGHT_MODELS``: ResNet-50, Inception v1, ShuffleNet), each
 through ``canonicalize,constant-fold,cse,dce`` then ``fuse,plan-memory``; plus
 f16 and bf16 modules of elementwise, reduction and pool kernels. Distinct kernels
 (sources equal up to the entry name) are bundled into one translation unit a
@@ -36,6 +37,9 @@ from zenith.passes import run_pipeline
 from zenith.tolerance import assert_close
 
 PENDING_KINDS = {"matmul", "conv", "attention"}
+# Light models of the onnx package: ResNet-50, plus LRN (Inception v1) and channel shuffles
+# (ShuffleNet). The others add no template (see "Light models" in docs/cuda.md) and cost seconds.
+LIGHT_MODELS = ("resnet50", "inception_v1", "shufflenet")
 ARCHS = ("sm_80", "sm_90")
 
 pytestmark = pytest.mark.slow
@@ -77,8 +81,8 @@ def _half_modules() -> dict[str, Module]:
 def models(tmp_path_factory, gpt2_block_path) -> dict[str, Module]:  # noqa: F811
     pytest.importorskip("transformers")
     bert = export_bert(tmp_path_factory.mktemp("bert") / "bert.onnx", seq=128)
-    mods = {"bert": _fused(bert), "resnet50": _fused(light_model("resnet50")),
-            "gpt2_block": _fused(gpt2_block_path)}
+    mods = {"bert": _fused(bert), "gpt2_block": _fused(gpt2_block_path)}
+    mods |= {name: _fused(light_model(name)) for name in LIGHT_MODELS}
     return mods | _half_modules()
 
 

@@ -140,6 +140,16 @@ def _vector_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
             "zt.mul", x, y), _c(b, rng.standard_normal(6), dt))])
         ins = [rng.standard_normal((4, 6)).astype(dtype(dt).np_dtype) for _ in range(2)]
         cases[f"vector-{dt}"] = (m, ins)
+    # rows read as vectors: a transpose keeping the last axis plus a bias row, an embedding gather
+    for dt, (a, b_, c) in (("f32", (3, 4, 8)), ("f16", (2, 3, 16)), ("bf16", (3, 2, 8))):
+        m = _module([(a, b_, c)], dt, lambda b, x, c=c, dt=dt: [b.op("zt.add", b.op(
+            "zt.transpose", x, perm=(1, 0, 2)), _c(b, rng.standard_normal(c), dt))])
+        cases[f"vector-rows-{dt}"] = (m, [rng.standard_normal((a, b_, c)).astype(dtype(dt).np_dtype)])
+    ids = rng.integers(-10, 10, 6)
+    m = _module([(10, 12), (6, 12)], "f32", lambda b, t, p: [b.op("zt.add", b.op(
+        "zt.gather", t, _c(b, ids, "i64"), axis=0), p)])
+    ins = [rng.standard_normal(s).astype(np.float32) for s in ((10, 12), (6, 12))]
+    cases["vector-rows-gather"] = (m, ins)
     return cases
 
 
@@ -213,6 +223,15 @@ def test_vectorized_elementwise(emulated, dt):
     assert int(k.notes["vector"]) == {"f32": 4, "f16": 8, "bf16": 8, "f64": 2}[dt]
     assert "zk_vec<" in k.source
     _check(emulated, f"vector-{dt}")
+
+
+@pytest.mark.parametrize("name", ["vector-rows-f32", "vector-rows-f16", "vector-rows-bf16",
+                                  "vector-rows-gather"])
+def test_vector_rows(emulated, name):
+    """Inputs read along the output's last axis (not at its flat index) are vector loads too."""
+    (op,) = kernel_ops(emulated["cases"][name][0])
+    assert "*reinterpret_cast<const zk_vec<" in generate_kernel(op).source
+    _check(emulated, name)
 
 
 def test_strategies_are_all_exercised(emulated):

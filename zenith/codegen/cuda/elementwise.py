@@ -9,12 +9,19 @@ Vectorized path: with one output shape whose element count is a multiple of the
 vector width ``V`` (16 bytes of the widest output type, at most 8 elements), a
 thread handles ``V`` consecutive elements; every input read at exactly the output
 index (same shape, no broadcast or permutation on the way) is loaded as one
-``zk_vec`` and every output stored as one. Buffers are 16-byte aligned (the arena
-is 64-byte aligned; inputs and parameters come from device allocations).
+``zk_vec`` and every output stored as one. When ``V`` also divides the last dim,
+the ``V`` elements differ only in the last index; an input read with the output's
+last index as its own last index and the other indices free of it (a broadcast
+row vector, a transpose that keeps the last axis, an embedding gather) is read
+as one ``zk_vec`` too (nvcc merges the identical per-lane vector loads of the
+unrolled lane loop into one). Buffers are 16-byte aligned (the arena is 64-byte
+aligned; inputs and parameters come from device allocations).
 Indices are ``int`` unless some tensor has more than 2^27 elements.
 """
 
 from __future__ import annotations
+
+import re
 
 from zenith.codegen.cuda.common import PRELUDE, grid_1d, index_type, numel, signature, storage, store
 from zenith.codegen.cuda.emit import Emitter, shape_of
@@ -63,21 +70,33 @@ def _loop(kop: Operation, block, ins: list[str], outs: list[str], yields: list, 
     """One grid-stride loop computing the yields ``ks`` (all of ``shape``)."""
     n = numel(shape) // width
     em = Emitter(kop, ins, "idx_t", indent=4 if width > 1 else 3)
+    pre: list[str] = []
     if width > 1:
         vec_of = {a: f"vin{i}.v[j]" for i, a in enumerate(block.args)
                   if shape_of(a) == shape and a.type.dtype.itemsize * width <= 16}
         em.vector_name = vec_of.get
-        em.emit(f"const idx_t e = i * {width} + j;")
-        flat = "e"
+        if shape[-1] % width == 0:
+            # The V elements of a thread share every index but the last: unravel once, outside j.
+            em.indent = 3
+            base = em.unravel(f"i * {width}", shape)
+            pre, em.lines, em.indent = em.lines, [], 4
+            em.emit(f"const idx_t dl = {base[-1]} + j;")
+            idx = (*base[:-1], "dl")
+            em.contiguous = (base[-1], width)
+            em.tainted = {"j", "dl"}
+        else:
+            em.emit(f"const idx_t e = i * {width} + j;")
+            idx = em.unravel("e", shape)
     else:
-        flat = "i"
-    idx = em.unravel(flat, shape)
+        idx = em.unravel("i", shape)
     em.vector_index = idx if width > 1 else None
     for k in ks:
         v = em.value(yields[k], idx)
         dt = kop.results[k].type.dtype
         target = f"vout{k}.v[j]" if width > 1 else f"{outs[k]}[i]"
         em.emit(f"{target} = {store(dt, v)};")
+    if em.contiguous is not None and not any(re.search(r"\bdl\b", line) for line in em.lines[1:]):
+        em.lines = em.lines[1:]  # no lane-dependent index: drop "dl"
     loop = f"for (idx_t i = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; i < {n}; i += stride)"
     out = ["  {", f"    {loop} {{"]
     if width == 1:
@@ -87,6 +106,7 @@ def _loop(kop: Operation, block, ins: list[str], outs: list[str], yields: list, 
         t = storage(a.type.dtype, kop)
         out.append(f"      const zk_vec<{t}, {width}> vin{i} = "
                    f"reinterpret_cast<const zk_vec<{t}, {width}>*>({ins[i]})[i];")
+    out += pre
     for k in ks:
         out.append(f"      zk_vec<{storage(kop.results[k].type.dtype, kop)}, {width}> vout{k};")
     out += ["#pragma unroll", f"      for (int j = 0; j < {width}; ++j) {{"] + em.lines + ["      }"]

@@ -13,16 +13,18 @@ in the current scope, so a value read twice at the same index is computed once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from zenith.codegen.cuda.common import ctype, kernel_error, load, numel, round_to, strides
+from zenith.codegen.cuda.common import ctype, kernel_error, load, numel, round_to, storage, strides
 from zenith.codegen.scalar import BOOL_RESULT, UnsupportedOp, scalar_expr
 from zenith.dialects.zt.slicing import pad_params, slice_params, slice_range, split_sizes
 from zenith.ir.core import Operation, Value
 from zenith.ir.opdef import ELEMENTWISE
 
 Idx = tuple[str, ...]
+_NAME = re.compile(r"[A-Za-z_]\w*")
 VIEWS = {"zt.reshape", "zt.flatten", "zt.squeeze", "zt.unsqueeze", "zt.identity"}
 
 
@@ -58,6 +60,9 @@ class Emitter:
         self.vector_index: Idx | None = None
         self.vector_loads: dict[Value, str] = {}
         self.vector_name: Callable[[Value], str] | None = None
+        # Vector mode with a shared row: (base last index, V); names that depend on the lane j.
+        self.contiguous: tuple[str, int] | None = None
+        self.tainted: set[str] = set()
 
     # -- statements -------------------------------------------------------------------------
 
@@ -73,7 +78,13 @@ class Emitter:
             return expr
         name = self.fresh(prefix)
         self.emit(f"const {ty} {name} = {expr};")
+        if self.tainted and self.depends_on_lane(expr):
+            self.tainted.add(name)
         return name
+
+    def depends_on_lane(self, expr: str) -> bool:
+        """Whether ``expr`` reads a name that varies across the V elements of a vector thread."""
+        return any(t in self.tainted for t in _NAME.findall(expr))
 
     def ix(self, expr: str) -> str:
         """An index expression bound to a temporary when it is not trivial."""
@@ -157,7 +168,17 @@ class Emitter:
                 self.vector_loads[v] = name
                 return self.let(ctype(v.type.dtype), load(v.type.dtype, name), "x")
         ptr = self.arg_ptr[v]
-        off = self.ix(self.ravel(idx, shape_of(v)))
+        shape = shape_of(v)
+        if self.contiguous is not None and idx and idx[-1] == "dl" and shape[-1] % self.contiguous[1] == 0 \
+                and v.type.dtype.itemsize * self.contiguous[1] <= 16 \
+                and not any(self.depends_on_lane(i) for i in idx[:-1]):
+            first, width = self.contiguous
+            base = self.ix(self.ravel((*idx[:-1], first), shape))
+            t = f"zk_vec<{storage(v.type.dtype, self.kop)}, {width}>"
+            vec = self.fresh("vx")
+            self.emit(f"const {t} {vec} = *reinterpret_cast<const {t}*>({ptr} + {base});")
+            return self.let(ctype(v.type.dtype), load(v.type.dtype, f"{vec}.v[j]"), "x")
+        off = self.ix(self.ravel(idx, shape))
         return self.let(ctype(v.type.dtype), load(v.type.dtype, f"{ptr}[{off}]"), "x")
 
     def _op_value(self, op: Operation, k: int, idx: Idx) -> str:

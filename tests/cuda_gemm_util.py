@@ -1,0 +1,191 @@
+"""Helpers for the GEMM / conv / attention kernel tests: small zt modules, nvcc -ptx of many
+kernels in one translation unit, and a host shim that runs a generated SIMT kernel on the CPU.
+
+The host shim compiles the CUDA source with g++ (C++20): ``__global__``/``__shared__``
+become plain C++ (shared arrays are ``static``: blocks run one after another), every
+thread of a block is a ``std::thread`` (the same threads walk every block),
+``__syncthreads`` is a ``std::barrier`` and ``__shfl_xor_sync`` an exchange through
+a block-wide slot array between two barriers (valid because the kernels call it
+convergently). It checks the index math, bounds, epilogues and the online
+softmax of fp32/fp64 kernels; tensor-core (wmma) kernels only compile here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from zenith.codegen.cuda import CudaKernel, CudaOptions, generate_kernel
+from zenith.ir import Builder, Function, Module, TensorType, dtype
+from zenith.ir.core import Operation, Value
+from zenith.passes import run_pipeline
+
+NVCC = shutil.which("nvcc")
+GXX = shutil.which("g++")
+ANCHOR_KINDS = ("matmul", "conv", "attention")
+
+
+def build(args: list[tuple[tuple[int, ...], str]], body: Callable[..., list[Value] | Value]) -> Module:
+    """A module @main(args) returning ``body(builder, *arg_values)``."""
+    m = Module()
+    fn = m.add_function(Function("main", [TensorType(dtype(dt), shape) for shape, dt in args], []))
+    b = Builder.at_end(fn.body)
+    out = body(b, *fn.args)
+    b.create("func.return", list(out) if isinstance(out, (list, tuple)) else [out])
+    fn.sync_signature()
+    return m
+
+
+def fused(m: Module, kinds: tuple[str, ...] = ANCHOR_KINDS) -> list[Operation]:
+    """``fuse,plan-memory`` on ``m``; the zk.fused ops of the given kinds."""
+    run_pipeline(m, "fuse,plan-memory")
+    return [op for op in m.main.body if op.name == "zk.fused" and op.attr("kind") in kinds]
+
+
+def _renamed(k: CudaKernel, new: str) -> str:
+    return re.sub(rf"\b{re.escape(k.entry)}\b", new, k.source)
+
+
+def bundle(kernels: list[CudaKernel]) -> tuple[str, dict[str, str]]:
+    """One translation unit of every distinct kernel (entries renamed ``z<hash>``); entry map."""
+    seen: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for k in kernels:
+        body = _renamed(k, "ZENTRY")
+        h = "z" + hashlib.sha1(body.encode()).hexdigest()[:12]
+        seen.setdefault(h, body.replace("ZENTRY", h))
+        names[k.name + "@" + h] = h
+    return "\n".join(seen.values()), names
+
+
+def nvcc_ptx(kernels: list[CudaKernel], tmp: Path, archs: tuple[str, ...] = ("sm_80", "sm_90"),
+             chunks: int = 2) -> None:
+    """Compile ``kernels`` to PTX for every arch (a few TUs, in parallel); AssertionError with
+    the nvcc message and the offending source lines on failure."""
+    src, _ = bundle(kernels)
+    parts = _split(src, chunks)
+    jobs = []
+    for i, part in enumerate(parts):
+        cu = tmp / f"bundle{i}.cu"
+        cu.write_text(part)
+        jobs += [(cu, a) for a in archs]
+
+    def run(job: tuple[Path, str]) -> tuple[Path, str, subprocess.CompletedProcess]:
+        cu, arch = job
+        cmd = [NVCC, "-ptx", f"-arch={arch}", "-std=c++17", "-o", str(cu.with_suffix(f".{arch}.ptx")), str(cu)]
+        return cu, arch, subprocess.run(cmd, capture_output=True, text=True)
+
+    with ThreadPoolExecutor(2) as ex:
+        for cu, arch, r in ex.map(run, jobs):
+            if r.returncode != 0:
+                lines = cu.read_text().split("\n")
+                shown = []
+                for ln in sorted({int(x) for x in re.findall(r"\((\d+)\): error", r.stderr)})[:3]:
+                    shown += [f"{i + 1:6d}: {lines[i]}" for i in range(max(ln - 3, 0), min(ln + 2, len(lines)))]
+                raise AssertionError(f"nvcc -ptx {arch} failed:\n{r.stderr[-3000:]}\n" + "\n".join(shown))
+            ptx = cu.with_suffix(f".{arch}.ptx").read_text()
+            for entry in re.findall(r'extern "C" __global__ void __launch_bounds__\(\d+\) (\w+)\(', cu.read_text()):
+                assert f".entry {entry}(" in ptx, f"{entry} missing from the {arch} PTX"
+
+
+def _split(src: str, n: int) -> list[str]:
+    """Split a bundle into ``n`` TUs at kernel boundaries (each part keeps the includes)."""
+    pieces = re.split(r"(?=#include <cuda_fp16.h>\n)", src)
+    pieces = [p for p in pieces if p.strip()]
+    n = max(1, min(n, len(pieces)))
+    return ["\n".join(pieces[i::n]) for i in range(n)]
+
+
+SHIM = r"""
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <thread>
+#include <vector>
+#include <algorithm>
+using std::min; using std::max;
+struct zdim3 { unsigned x, y, z; };
+static thread_local zdim3 threadIdx, blockIdx;
+static std::barrier<>* g_bar;
+static double g_slot[1024];
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __restrict__ __restrict
+#define __shared__ static
+#define __align__(n) alignas(n)
+#define __syncthreads() g_bar->arrive_and_wait()
+static inline unsigned zflat() { return threadIdx.x; }
+template <class T> static inline T __shfl_xor_sync(unsigned, T v, int x) {
+  g_slot[zflat()] = (double)v; g_bar->arrive_and_wait();
+  T r = (T)g_slot[zflat() ^ (unsigned)x]; g_bar->arrive_and_wait(); return r;
+}
+"""
+
+
+def host_source(kernels: list[CudaKernel], params: list[list[str]]) -> str:
+    """C++ of ``kernels`` (f32/f64 SIMT, direct or attention) plus ``launch_<i>(void**)``."""
+    out = [SHIM]
+    for i, (k, ps) in enumerate(zip(kernels, params)):
+        src = re.sub(r"#include <(cuda_fp16|cuda_bf16|stdint|math)\.h>\n", "", _renamed(k, f"kern{i}"))
+        out.append(src)
+        nt = k.block[0] * k.block[1] * k.block[2]
+        call = ", ".join(f"({t})args[{j}]" for j, t in enumerate(ps))
+        out.append(f"""
+extern "C" void launch_{i}(void** args) {{
+  std::barrier<> bar({nt}); g_bar = &bar;
+  std::vector<std::thread> ts;
+  for (unsigned t = 0; t < {nt}; ++t) ts.emplace_back([=] {{
+    threadIdx = zdim3{{t % {k.block[0]}, (t / {k.block[0]}) % {k.block[1]}, t / {k.block[0] * k.block[1]}}};
+    for (unsigned z = 0; z < {k.grid[2]}; ++z) for (unsigned y = 0; y < {k.grid[1]}; ++y)
+      for (unsigned x = 0; x < {k.grid[0]}; ++x) {{
+        blockIdx = zdim3{{x, y, z}};
+        kern{i}({call});
+        g_bar->arrive_and_wait();
+      }}
+  }});
+  for (auto& th : ts) th.join();
+}}
+""")
+    return "\n".join(out)
+
+
+_HOST_T = {"f32": "float", "f64": "double", "bool": "unsigned char", "i64": "long long", "i32": "int"}
+
+
+def param_types(op: Operation) -> list[str]:
+    block = op.regions[0].blocks[0]
+    return ([f"const {_HOST_T[a.type.dtype.name]}*" for a in block.args]
+            + [f"{_HOST_T[r.type.dtype.name]}*" for r in op.results])
+
+
+def host_run(ops: list[Operation], inputs: list[list[np.ndarray]], tmp: Path,
+             kernels: list[CudaKernel] | None = None) -> list[list[np.ndarray]]:
+    """Run each kernel op (or its given kernel) on the CPU through the shim (one g++ build
+    for all); their outputs."""
+    kernels = kernels or [generate_kernel(op, CudaOptions()) for op in ops]
+    cpp = tmp / "host.cpp"
+    cpp.write_text(host_source(kernels, [param_types(op) for op in ops]))
+    so = tmp / "host.so"
+    r = subprocess.run([GXX, "-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", "-w", "-o", str(so),
+                        str(cpp)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-4000:]
+    lib = ctypes.CDLL(str(so))
+    results = []
+    for i, (op, ins) in enumerate(zip(ops, inputs)):
+        outs = [np.zeros(tuple(res.type.shape), res.type.dtype.np_dtype) for res in op.results]
+        arrays = [np.ascontiguousarray(x) for x in ins] + outs
+        ptrs = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
+        getattr(lib, f"launch_{i}")(ptrs)
+        results.append(outs)
+    return results

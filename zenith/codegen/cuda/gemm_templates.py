@@ -1,0 +1,294 @@
+"""GEMM source templates shared by matmul and conv (implicit GEMM).
+
+A :class:`GemmSpec` describes ``C[b, m, n] = sum_k A(b, m, k) B(b, k, n)`` by
+C index expressions into the kernel's inputs (so a transposed, broadcast or
+im2col-gathered operand is only another expression), plus the anchor's finish
+(alpha, bias, beta C) and the fused epilogue. Two templates write it:
+
+- :func:`simt_source`: shared-memory tiles of A and B, each thread an
+  ``TM x TN`` register block of outputs (interleaved so that stores coalesce),
+  any M/N/K by bounds checks; f32/f64 and the small-size fallback of f16/bf16
+  (loads widened to float, fp32 accumulation).
+- :func:`wmma_source`: f16/bf16 on tensor cores (``nvcuda::wmma`` 16x16x16,
+  fp32 accumulation), tiles staged through registers so that the global loads
+  of tile ``t+1`` overlap the mma of tile ``t``; each warp's accumulators go
+  through a 16x16 shared scratch for the bounds-checked epilogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from zenith.codegen.cuda.epilogue import PRELUDE, Epilogue, KernelIO, load, storage, store
+from zenith.ir.diagnostics import ZenithError
+from zenith.ir.dtypes import DType
+
+Index = Callable[[str, str, str], str]
+
+
+@dataclass
+class Operand:
+    """One GEMM operand: ``ptr[index(b, i, k)]`` where ``valid(b, i, k)`` (else 0)."""
+
+    ptr: str
+    dtype: DType
+    index: Index                       # A: (b, m, k); B: (b, k, n)
+    k_contig: bool                     # consecutive k are adjacent in memory
+    valid: Index | None = None         # extra condition (conv padding), or None
+
+
+@dataclass
+class GemmSpec:
+    io: KernelIO
+    batch: int
+    m: int
+    n: int
+    k: int
+    a: Operand
+    b: Operand
+    acc_t: str                         # "float" or "double"
+    finish: Callable[[str, str, str, str], str]   # (acc, b, m, n) -> the anchor's value
+    coords: Callable[[str, str, str], list[str]]  # (b, m, n) -> output coordinates
+    linear: Callable[[str, str, str], str]        # (b, m, n) -> flat output index
+    epilogue: Epilogue
+
+
+@dataclass(frozen=True)
+class SimtConfig:
+    bm: int
+    bn: int
+    bk: int
+    tm: int
+    tn: int
+
+    @property
+    def threads(self) -> int:
+        return (self.bm // self.tm) * (self.bn // self.tn)
+
+
+@dataclass(frozen=True)
+class WmmaConfig:
+    bm: int
+    bn: int
+    bk: int
+    warps_m: int
+    warps_n: int
+
+    @property
+    def threads(self) -> int:
+        return 32 * self.warps_m * self.warps_n
+
+
+SIMT_CONFIGS = {"128x128x8": SimtConfig(128, 128, 8, 8, 8),
+                "64x64x16": SimtConfig(64, 64, 16, 4, 4),
+                "32x32x16": SimtConfig(32, 32, 16, 2, 2)}
+WMMA_CONFIGS = {"128x128x32": WmmaConfig(128, 128, 32, 2, 4),
+                "64x64x32": WmmaConfig(64, 64, 32, 2, 2)}
+
+
+def _blocks(spec: GemmSpec, bm: int, bn: int) -> int:
+    return -(-spec.m // bm) * -(-spec.n // bn) * spec.batch
+
+
+def grid_of(spec: GemmSpec, bm: int, bn: int) -> tuple[int, int, int]:
+    gy, gz = -(-spec.m // bm), spec.batch
+    if gy > 65535 or gz > 65535:
+        raise ZenithError(f"{spec.io.where}: grid ({gy} row tiles, {gz} batches) exceeds 65535")
+    return (-(-spec.n // bn), gy, gz)
+
+
+def choose_simt(spec: GemmSpec, sms: int = 108) -> str:
+    """The largest tile that still gives about one wave of blocks (small shapes: 32x32)."""
+    for name in ("128x128x8", "64x64x16"):
+        c = SIMT_CONFIGS[name]
+        if spec.m >= c.bm // 2 and spec.n >= c.bn // 2 and _blocks(spec, c.bm, c.bn) >= sms:
+            return name
+    return "64x64x16" if spec.m >= 48 and spec.n >= 48 and spec.k >= 16 else "32x32x16"
+
+
+def choose_wmma(spec: GemmSpec, sms: int = 108) -> str:
+    c = WMMA_CONFIGS["128x128x32"]
+    if spec.m >= 128 and spec.n >= 128 and _blocks(spec, c.bm, c.bn) >= sms:
+        return "128x128x32"
+    return "64x64x32"
+
+
+def _tile_load(spec: GemmSpec, op: Operand, is_a: bool, rows: int, bk: int, nt: int, i0: str,
+               dst: Callable[[str, str], str], zero: str, conv: Callable[[str], str],
+               target: str | None = None) -> str:
+    """Code loading a ``rows x bk`` tile of ``op`` (rows: m for A, n for B) into ``dst(r, kk)``."""
+    per = rows * bk // nt
+    if op.k_contig:
+        rr, kk = "(e / %d)" % bk, "(e %% %d)" % bk
+    else:
+        rr, kk = "(e %% %d)" % rows, "(e / %d)" % rows
+    args = ("b", "gi", "gk") if is_a else ("b", "gk", "gi")
+    idx = op.index(*args)
+    parts = [f"gi < {spec.m if is_a else spec.n}", f"gk < {spec.k}"]
+    if op.valid is not None:
+        parts.append(op.valid(*args))
+    cond = " && ".join(parts)
+    lhs = dst(rr, kk) if target is None else f"{target}[i]"
+    return (f"    #pragma unroll\n    for (int i = 0; i < {per}; ++i) {{\n"
+            f"      const int e = tid + i * {nt};\n"
+            f"      const int gi = {i0} + {rr}, gk = k0 + {kk};\n"
+            f"      {lhs} = ({cond}) ? {conv(f'{op.ptr}[{idx}]')} : {zero};\n    }}\n")
+
+
+def _store_staged(rows: int, bk: int, nt: int, op: Operand, dst: Callable[[str, str], str],
+                  src: str) -> str:
+    per = rows * bk // nt
+    if op.k_contig:
+        rr, kk = "(e / %d)" % bk, "(e %% %d)" % bk
+    else:
+        rr, kk = "(e %% %d)" % rows, "(e / %d)" % rows
+    return (f"    #pragma unroll\n    for (int i = 0; i < {per}; ++i) {{\n"
+            f"      const int e = tid + i * {nt};\n      {dst(rr, kk)} = {src}[i];\n    }}\n")
+
+
+def simt_source(spec: GemmSpec, cfg: SimtConfig) -> str:
+    """The SIMT tiled GEMM kernel for ``spec``."""
+    nt, acc = cfg.threads, spec.acc_t
+    fma = "fmaf" if acc == "float" else "fma"
+    cols = cfg.bn // cfg.tn
+    rows_stride, cols_stride = cfg.bm // cfg.tm, cfg.bn // cfg.tn
+    la = _tile_load(spec, spec.a, True, cfg.bm, cfg.bk, nt, "m0",
+                    lambda r, k: f"As[{k}][{r}]", f"({acc})0", lambda x: f"({acc}){load(spec.a.dtype, x)}")
+    lb = _tile_load(spec, spec.b, False, cfg.bn, cfg.bk, nt, "n0",
+                    lambda r, k: f"Bs[{k}][{r}]", f"({acc})0", lambda x: f"({acc}){load(spec.b.dtype, x)}")
+    m, n = "gm", "gn"
+    value = spec.finish("acc[i][j]", "b", m, n)
+    epi = spec.epilogue.emit("v", spec.coords("b", m, n), spec.linear("b", m, n), indent="        ")
+    return f"""{PRELUDE}
+extern "C" __global__ void __launch_bounds__({nt}) {spec.io.name}({spec.io.params()}) {{
+  // SIMT GEMM {cfg.bm}x{cfg.bn}x{cfg.bk}, {cfg.tm}x{cfg.tn} per thread: batch {spec.batch}, M {spec.m}, N {spec.n}, K {spec.k}
+  __shared__ {acc} As[{cfg.bk}][{cfg.bm}];
+  __shared__ {acc} Bs[{cfg.bk}][{cfg.bn}];
+  const int tid = threadIdx.x;
+  const int tx = tid % {cols}, ty = tid / {cols};
+  const int b = blockIdx.z, m0 = blockIdx.y * {cfg.bm}, n0 = blockIdx.x * {cfg.bn};
+  (void)b;
+  {acc} acc[{cfg.tm}][{cfg.tn}];
+  #pragma unroll
+  for (int i = 0; i < {cfg.tm}; ++i)
+    #pragma unroll
+    for (int j = 0; j < {cfg.tn}; ++j) acc[i][j] = ({acc})0;
+  for (int k0 = 0; k0 < {spec.k}; k0 += {cfg.bk}) {{
+{la}{lb}    __syncthreads();
+    #pragma unroll
+    for (int kk = 0; kk < {cfg.bk}; ++kk) {{
+      {acc} ra[{cfg.tm}], rb[{cfg.tn}];
+      #pragma unroll
+      for (int i = 0; i < {cfg.tm}; ++i) ra[i] = As[kk][ty + i * {rows_stride}];
+      #pragma unroll
+      for (int j = 0; j < {cfg.tn}; ++j) rb[j] = Bs[kk][tx + j * {cols_stride}];
+      #pragma unroll
+      for (int i = 0; i < {cfg.tm}; ++i)
+        #pragma unroll
+        for (int j = 0; j < {cfg.tn}; ++j) acc[i][j] = {fma}(ra[i], rb[j], acc[i][j]);
+    }}
+    __syncthreads();
+  }}
+  #pragma unroll
+  for (int i = 0; i < {cfg.tm}; ++i) {{
+    #pragma unroll
+    for (int j = 0; j < {cfg.tn}; ++j) {{
+      const int gm = m0 + ty + i * {rows_stride}, gn = n0 + tx + j * {cols_stride};
+      if (gm < {spec.m} && gn < {spec.n}) {{
+        const {acc} v = {value};
+{epi}
+      }}
+    }}
+  }}
+}}
+"""
+
+
+def wmma_source(spec: GemmSpec, cfg: WmmaConfig) -> str:
+    """The tensor-core (wmma, f16/bf16 in, fp32 accumulation) GEMM kernel for ``spec``."""
+    t = storage(spec.a.dtype)
+    nt, bm, bn, bk = cfg.threads, cfg.bm, cfg.bn, cfg.bk
+    wm_rows, wn_cols = bm // cfg.warps_m, bn // cfg.warps_n
+    fm, fn = wm_rows // 16, wn_cols // 16
+    zero = store(spec.a.dtype, "0.0f")
+    # Shared layouts: A [m][k] (row_major) when k is contiguous in memory, else [k][m] (col_major);
+    # B [k][n] (row_major) when n is contiguous, else [n][k] (col_major).
+    if spec.a.k_contig:
+        a_decl, a_dst, a_lay = f"As[{bm}][{bk + 8}]", (lambda r, k: f"As[{r}][{k}]"), "row_major"
+        a_ptr, a_ld = f"&As[wm * {wm_rows} + i * 16][kk]", bk + 8
+    else:
+        a_decl, a_dst, a_lay = f"As[{bk}][{bm + 8}]", (lambda r, k: f"As[{k}][{r}]"), "col_major"
+        a_ptr, a_ld = f"&As[kk][wm * {wm_rows} + i * 16]", bm + 8
+    if spec.b.k_contig:
+        b_decl, b_dst, b_lay = f"Bs[{bn}][{bk + 8}]", (lambda r, k: f"Bs[{r}][{k}]"), "col_major"
+        b_ptr, b_ld = f"&Bs[wn * {wn_cols} + j * 16][kk]", bk + 8
+    else:
+        b_decl, b_dst, b_lay = f"Bs[{bk}][{bn + 8}]", (lambda r, k: f"Bs[{k}][{r}]"), "row_major"
+        b_ptr, b_ld = f"&Bs[kk][wn * {wn_cols} + j * 16]", bn + 8
+    ident = lambda x: x  # noqa: E731
+    la = _tile_load(spec, spec.a, True, bm, bk, nt, "m0", a_dst, zero, ident, target="ra")
+    lb = _tile_load(spec, spec.b, False, bn, bk, nt, "n0", b_dst, zero, ident, target="rb")
+    sa = _store_staged(bm, bk, nt, spec.a, a_dst, "ra")
+    sb = _store_staged(bn, bk, nt, spec.b, b_dst, "rb")
+    value = spec.finish("Cs[warp][r][c]", "b", "gm", "gn")
+    epi = spec.epilogue.emit("v", spec.coords("b", "gm", "gn"), spec.linear("b", "gm", "gn"),
+                             indent="          ")
+    return f"""{PRELUDE}#include <mma.h>
+
+extern "C" __global__ void __launch_bounds__({nt}) {spec.io.name}({spec.io.params()}) {{
+  // tensor-core GEMM (wmma 16x16x16, fp32 accumulation) {bm}x{bn}x{bk}, {cfg.warps_m}x{cfg.warps_n} warps: batch {spec.batch}, M {spec.m}, N {spec.n}, K {spec.k}
+  using namespace nvcuda;
+  __shared__ __align__(32) {t} {a_decl};
+  __shared__ __align__(32) {t} {b_decl};
+  __shared__ __align__(32) float Cs[{nt // 32}][16][20];
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int wm = warp / {cfg.warps_n}, wn = warp % {cfg.warps_n};
+  const int b = blockIdx.z, m0 = blockIdx.y * {bm}, n0 = blockIdx.x * {bn};
+  (void)b;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[{fm}][{fn}];
+  #pragma unroll
+  for (int i = 0; i < {fm}; ++i)
+    #pragma unroll
+    for (int j = 0; j < {fn}; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+  {t} ra[{bm * bk // nt}], rb[{bn * bk // nt}];
+  int k0 = 0;
+{la}{lb}  for (; k0 < {spec.k}; ) {{
+    __syncthreads();
+{sa}{sb}    __syncthreads();
+    k0 += {bk};
+    if (k0 < {spec.k}) {{
+{la}{lb}    }}
+    #pragma unroll
+    for (int kk = 0; kk < {bk}; kk += 16) {{
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, {t}, wmma::{a_lay}> fa[{fm}];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, {t}, wmma::{b_lay}> fb[{fn}];
+      #pragma unroll
+      for (int i = 0; i < {fm}; ++i) wmma::load_matrix_sync(fa[i], {a_ptr}, {a_ld});
+      #pragma unroll
+      for (int j = 0; j < {fn}; ++j) wmma::load_matrix_sync(fb[j], {b_ptr}, {b_ld});
+      #pragma unroll
+      for (int i = 0; i < {fm}; ++i)
+        #pragma unroll
+        for (int j = 0; j < {fn}; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+    }}
+  }}
+  #pragma unroll
+  for (int i = 0; i < {fm}; ++i) {{
+    #pragma unroll
+    for (int j = 0; j < {fn}; ++j) {{
+      wmma::store_matrix_sync(&Cs[warp][0][0], acc[i][j], 20, wmma::mem_row_major);
+      __syncwarp();
+      for (int e = lane; e < 256; e += 32) {{
+        const int r = e / 16, c = e % 16;
+        const int gm = m0 + wm * {wm_rows} + i * 16 + r, gn = n0 + wn * {wn_cols} + j * 16 + c;
+        if (gm < {spec.m} && gn < {spec.n}) {{
+          const float v = {value};
+{epi}
+        }}
+      }}
+      __syncwarp();
+    }}
+  }}
+}}
+"""

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import zenith.codegen.cuda  # noqa: F401  (registers the generators)
-from benchmarks.fusion_report import PREPARE, export_bert, light_model
+from benchmarks.fusion_report import PREPARE
 from tests.cuda_programs import RandomProgram
 from tests.test_cuda_host import _pool_cases, _reduction_cases, _vector_cases
 from tests.test_onnx_models import gpt2_block_path, model_dir  # noqa: F401  (fixtures)
@@ -35,6 +35,8 @@ from zenith.ir import Module
 from zenith.ir.diagnostics import ZenithError
 from zenith.passes import run_pipeline
 from zenith.tolerance import assert_close
+from zenith.tools.models import export_bert
+from zenith.tools.models import light_model_path as light_model
 
 PENDING_KINDS = {"matmul", "conv", "attention"}
 # Light models of the onnx package: ResNet-50, plus LRN (Inception v1) and channel shuffles
@@ -127,7 +129,8 @@ def test_kernels_follow_the_abi(kernels):
     """extern "C" entry, inputs then outputs, launch geometry within CUDA limits."""
     for name, ks in kernels.items():
         for _kind, k in ks:
-            head = re.search(rf'extern "C" __global__ void {k.entry}\(([^)]*)\)', k.source)
+            bounds = r"(?:__launch_bounds__\(\d+\) )?"
+            head = re.search(rf'extern "C" __global__ void {bounds}{k.entry}\(([^)]*)\)', k.source)
             assert head, f"{name}/{k.name}: no extern C entry"
             params = [p.strip() for p in head.group(1).split(",")]
             assert len(params) == k.n_inputs + k.n_outputs

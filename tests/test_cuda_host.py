@@ -153,6 +153,38 @@ def _vector_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
     return cases
 
 
+def _generator_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
+    """Index maps beyond the random programs: generated values and channel/sequence rearrangements."""
+    rng = np.random.default_rng(10)
+    cases: dict[str, tuple] = {}
+
+    def add(name: str, shapes, body, dt: str = "f32") -> None:
+        cases[name] = (_module(shapes, dt, body),
+                       [rng.standard_normal(s).astype(dtype(dt).np_dtype) for s in shapes])
+
+    add("fill", [(3, 4)], lambda b, x: [b.op("zt.add", x, b.op("zt.fill", shape=(3, 4), value=2.5))])
+    for dt in ("f32", "f16"):
+        add(f"range-{dt}", [(7,)], lambda b, x, dt=dt: [b.op("zt.mul", x, b.op(
+            "zt.range", start=0.5, limit=2.6, delta=0.3, dtype=dtype(dt)))], dt)
+    add("range-i64", [(6,)], lambda b, x: [b.op("zt.add", x, b.op("zt.cast", b.op(
+        "zt.range", start=-3, limit=9, delta=2, dtype=dtype("i64")), to=dtype("f32")))])
+    add("eye_like", [(4, 5)], lambda b, x: [b.op("zt.mul", x, b.op("zt.eye_like", x, k=1))])
+    add("one_hot", [(3, 5, 2)], lambda b, x: [b.op("zt.add", x, b.op(
+        "zt.one_hot", _c(b, [[0, -1], [4, 7], [-5, 2]], "i64"), _c(b, [-1.0, 3.0], "f32"), depth=5, axis=1))])
+    for mode in ("DCR", "CRD"):
+        add(f"depth_to_space-{mode}", [(1, 8, 2, 3)], lambda b, x, mode=mode: [b.op(
+            "zt.neg", b.op("zt.depth_to_space", x, blocksize=2, mode=mode))])
+    add("space_to_depth", [(1, 2, 4, 6)],
+        lambda b, x: [b.op("zt.neg", b.op("zt.space_to_depth", x, blocksize=2))])
+    add("reverse_sequence", [(5, 3, 2)], lambda b, x: [b.op("zt.neg", b.op(
+        "zt.reverse_sequence", x, _c(b, [5, 1, 3], "i64"), batch_axis=1, time_axis=0))])
+    add("gather_nd", [(3, 4, 5)], lambda b, x: [b.op("zt.neg", b.op(
+        "zt.gather_nd", x, _c(b, [[0, -1], [2, 1]], "i64")))])
+    add("gather_nd-batch", [(2, 3, 4)], lambda b, x: [b.op("zt.neg", b.op(
+        "zt.gather_nd", x, _c(b, [[2], [0]], "i64"), batch_dims=1))])
+    return cases
+
+
 _NP_HALF = {"f16": np.float16, "bf16": ml_dtypes.bfloat16}
 
 
@@ -177,7 +209,7 @@ def emulated(tmp_path_factory) -> dict:
     for seed, dt in PROGRAMS:
         p = RandomProgram(seed, dt)
         cases[f"random-{seed}-{dt}"] = (p.m, p.inputs())
-    cases |= _reduction_cases() | _pool_cases() | _vector_cases() | _rounding_cases()
+    cases |= _reduction_cases() | _pool_cases() | _vector_cases() | _rounding_cases() | _generator_cases()
     prepared, items = {}, []
     for name, (m, ins) in cases.items():
         with np.errstate(over="ignore", invalid="ignore"):
@@ -207,6 +239,13 @@ def test_random_injective_programs_match_interpreter(emulated, seed, dt):
 
 @pytest.mark.parametrize("name", list(_reduction_cases()))
 def test_reductions_match_interpreter(emulated, name):
+    _check(emulated, name)
+
+
+@pytest.mark.parametrize("name", list(_generator_cases()))
+def test_generated_and_rearranged_values_match_interpreter(emulated, name):
+    m = emulated["cases"][name][0]
+    assert {op.attr("kind") for op in kernel_ops(m)} == {"elementwise"}
     _check(emulated, name)
 
 

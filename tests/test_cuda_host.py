@@ -182,6 +182,9 @@ def _generator_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
         "zt.gather_nd", x, _c(b, [[0, -1], [2, 1]], "i64")))])
     add("gather_nd-batch", [(2, 3, 4)], lambda b, x: [b.op("zt.neg", b.op(
         "zt.gather_nd", x, _c(b, [[2], [0]], "i64"), batch_dims=1))])
+    add("isinf-shrink", [(4, 5)], lambda b, x: [b.op("zt.where", b.op(
+        "zt.isinf", b.op("zt.div", x, b.op("zt.shrink", x, lambd=0.6, bias=0.1)), detect_negative=False),
+        _c(b, 7.0, "f32"), x)])
     return cases
 
 

@@ -74,6 +74,8 @@ def _reduction_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
     add("layer_norm-uncached", [(1, 17000)], "f32", lambda b, x: [b.op("zt.layer_norm", _pro(b, x, "f32"))])
     add("log_softmax-column", [(4, 6, 5)], "f32", lambda b, x: [b.op("zt.log_softmax", x, axis=1)])
     add("hardmax", [(7, 9)], "f32", lambda b, x: [b.op("zt.hardmax", x, axis=-1)])
+    add("softmax-subwarp", [(37, 5)], "f32", lambda b, x: [b.op("zt.softmax", _pro(b, x, "f32"), axis=-1)])
+    add("layer_norm-subwarp-f16", [(300, 16)], "f16", lambda b, x: [b.op("zt.layer_norm", x, axis=-1)])
     add("rms_norm-block", [(3, 2000)], "f32", lambda b, x: [b.op(
         "zt.rms_norm", x, _c(b, rng.uniform(0.5, 1.5, 2000), "f32"), axis=-1)])
     add("layer_norm-2axes", [(2, 3, 4, 5)], "f64", lambda b, x: [b.op("zt.layer_norm", x, axis=2)])
@@ -282,7 +284,7 @@ def test_strategies_are_all_exercised(emulated):
         notes = [generate_kernel(op).notes for op in kernel_ops(m)]
         seen |= {n.get("strategy") for n in notes}
         cached |= {(n.get("strategy"), n.get("cached") != "0") for n in notes if "cached" in n}
-    assert {"row-warp", "row-block", "column"} <= seen
+    assert {"row-subwarp", "row-warp", "row-block", "column"} <= seen
     assert {("row-warp", True), ("row-block", True), ("row-block", False)} <= cached
 
 

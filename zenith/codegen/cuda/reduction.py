@@ -7,7 +7,9 @@ shuffles (``G = 32``) and then through shared memory (``G`` = the block), see
 ``zk_group_reduce`` in the prelude. Strategies:
 
 - ``row-warp`` (``G = 32``, 8 rows a block) when the last axis is reduced and
-  ``R <= 1024``; ``row-block`` (``G = 512``, a row a block) for longer rows;
+  ``16 < R <= 1024``; ``row-subwarp`` (``G`` = the power of two >= R, 256 / G
+  rows a block) for shorter rows; ``row-block`` (``G = 512``, a row a block) for
+  longer ones;
 - ``column`` (``G = 1``: one thread a row, a serial loop) when the last axis is
   kept: neighbouring threads then read neighbouring addresses.
 
@@ -86,6 +88,9 @@ def _strategy(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[str, int, 
     red = numel([shape[a] for a in axes])
     if shape and (len(shape) - 1) not in axes and numel(shape) > red:
         return "column", 1, 256
+    if red <= 16:
+        g = 1 << max(0, (red - 1).bit_length())
+        return "row-subwarp", g, 256 // g
     if red <= 1024:
         return "row-warp", 32, 8
     return "row-block", 512, 1
@@ -108,7 +113,7 @@ class _Gen:
         self.acc = acc_type(self.xdt)
         multi_pass = spec.same_shape or spec.op == "log_sum_exp"
         per = -(-self.red // self.g)
-        self.nper = per if multi_pass and self.g >= 32 and 0 < per <= CACHE_SLOTS else 0
+        self.nper = per if multi_pass and self.g > 1 and 0 < per <= CACHE_SLOTS else 0
         self.cur: Idx | None = None
 
     # -- loops --------------------------------------------------------------------------------

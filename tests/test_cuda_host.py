@@ -98,6 +98,11 @@ def _reduction_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
     add("sum-all-block", [(70, 40)], "f32", lambda b, x: [b.op("zt.reduce_sum", x, keepdims=False)])
     add("max-nan", [(4, 10)], "f32", lambda b, x: [b.op("zt.reduce_max", x, axes=(-1,))], nan=True)
     add("min-column", [(6, 3, 4)], "f16", lambda b, x: [b.op("zt.reduce_min", x, axes=(1,))])
+    add("sum-column-split", [(200, 3, 20)], "f32", lambda b, x: [b.op("zt.relu", b.op(
+        "zt.reduce_sum", _pro(b, x, "f32"), axes=(0,), keepdims=False))])
+    add("softmax-column-split-f16", [(2, 40, 9)], "f16", lambda b, x: [b.op("zt.softmax", x, axis=1)])
+    add("argmax-column-split", [(70, 33)], "f32",
+        lambda b, x: [b.op("zt.argmax", b.op("zt.floor", x), axis=0)])
     add("prod", [(5, 6)], "f32", lambda b, x: [b.op("zt.reduce_prod", x, axes=(-1,))])
     for fn in ("l1", "l2", "sum_square", "log_sum_exp"):
         add(fn, [(4, 3, 11)], "f32", lambda b, x, fn=fn: [b.op(f"zt.reduce_{fn}", x, axes=(1, 2))])
@@ -284,7 +289,7 @@ def test_strategies_are_all_exercised(emulated):
         notes = [generate_kernel(op).notes for op in kernel_ops(m)]
         seen |= {n.get("strategy") for n in notes}
         cached |= {(n.get("strategy"), n.get("cached") != "0") for n in notes if "cached" in n}
-    assert {"row-subwarp", "row-warp", "row-block", "column"} <= seen
+    assert {"row-subwarp", "row-warp", "row-block", "column", "column-split"} <= seen
     assert {("row-warp", True), ("row-block", True), ("row-block", False)} <= cached
 
 

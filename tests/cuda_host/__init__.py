@@ -33,7 +33,9 @@ CXX = shutil.which("g++")
 
 
 def cooperative(k: CudaKernel) -> bool:
-    return k.notes.get("strategy", "").startswith("row")
+    """Threads that meet at barriers or shuffles (row-* and column-split reductions)."""
+    strategy = k.notes.get("strategy", "")
+    return strategy.startswith("row") or strategy == "column-split"
 
 
 class HostKernels:

@@ -105,6 +105,19 @@ template <typename OP, int G, typename T> __device__ __forceinline__ T zk_group_
   for (int m = 16; m > 0; m >>= 1) v = OP::op(v, zk_shfl_xor(v, m));
   return v;
 }
+
+// Combine the P partials (thread rows threadIdx.x / 32) of each of 32 columns
+// (threadIdx.x % 32) through shared memory; every thread gets its column's result.
+template <typename OP, int P, typename T> __device__ __forceinline__ T zk_column_reduce(T v, T (*smem)[32]) {
+  const int c = threadIdx.x & 31, p = threadIdx.x >> 5;
+  __syncthreads();
+  smem[p][c] = v;
+  __syncthreads();
+  T r = smem[0][c];
+#pragma unroll
+  for (int q = 1; q < P; ++q) r = OP::op(r, smem[q][c]);
+  return r;
+}
 #endif  // ZENITH_CUDA_PRELUDE
 """
 

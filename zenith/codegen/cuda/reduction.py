@@ -11,7 +11,10 @@ shuffles (``G = 32``) and then through shared memory (``G`` = the block), see
   rows a block) for shorter rows; ``row-block`` (``G = 512``, a row a block) for
   longer ones;
 - ``column`` (``G = 1``: one thread a row, a serial loop) when the last axis is
-  kept: neighbouring threads then read neighbouring addresses.
+  kept: neighbouring threads then read neighbouring addresses; ``column-split``
+  when there are few such rows (< 4096) and R >= 32: a block holds 32
+  neighbouring rows, 8 threads (32 apart) split each row's range, and their
+  partials combine through shared memory (``zk_column_reduce``).
 
 Every pass recomputes the prologue (elementwise ops on ``x``) from the inputs.
 Accumulation is in f32 for f16/bf16/f32 (f64 for f64, 64-bit for integers);
@@ -45,6 +48,7 @@ from zenith.ir.core import Operation, Value
 REDUCE_FNS = ("sum", "mean", "max", "min", "prod", "l1", "l2", "sum_square", "log_sum", "log_sum_exp")
 AXIS_OPS = ("softmax", "log_softmax", "hardmax")
 NORM_OPS = ("layer_norm", "rms_norm")
+SPLIT = 8  # column-split: partial sums a row (threads 32 apart), combined through shared memory
 CACHE_SLOTS = 32  # most row elements a thread keeps in registers between passes
 
 
@@ -87,6 +91,8 @@ def _strategy(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[str, int, 
     """(name, group size G, rows per block)."""
     red = numel([shape[a] for a in axes])
     if shape and (len(shape) - 1) not in axes and numel(shape) > red:
+        if numel(shape) // max(red, 1) < 4096 and red >= 32:
+            return "column-split", SPLIT, 32
         return "column", 1, 256
     if red <= 16:
         g = 1 << max(0, (red - 1).bit_length())
@@ -176,6 +182,10 @@ class _Gen:
             term = element(em.value(self.spec.x, idx), idx, "r")
             em.emit(f"{a} = {opname}::op({a}, {term});")
         smem = f"zk_smem{len(self.smem)}"
+        if self.strategy == "column-split":
+            self.smem.add(f"__shared__ {ty} {smem}[{SPLIT}][32];")
+            em.emit(f"{a} = zk_column_reduce<{opname}, {SPLIT}>({a}, {smem});")
+            return a
         if self.g > 32:
             self.smem.add(f"__shared__ {ty} {smem}[32];")
         else:
@@ -227,7 +237,10 @@ class _Gen:
     def generate(self) -> CudaKernel:
         em = self.em
         em.indent = 1
-        if self.g == 1:
+        if self.strategy == "column-split":  # 32 neighbouring rows a block, SPLIT partials each
+            em.emit("const int lane = threadIdx.x >> 5;")
+            em.emit("const idx_t row = (idx_t)blockIdx.x * 32 + (threadIdx.x & 31);")
+        elif self.g == 1:
             em.emit("const int lane = 0;")
             em.emit(f"const idx_t row = (idx_t)blockIdx.x * {self.rpb} + threadIdx.x;")
         else:

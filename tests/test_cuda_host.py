@@ -283,6 +283,27 @@ def test_vector_rows(emulated, name):
     _check(emulated, name)
 
 
+def _misaligned(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` at an address 4 bytes past 16-byte alignment."""
+    raw = np.empty(a.nbytes + 32, np.uint8)
+    start = (-raw.ctypes.data) % 16 + 4
+    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+def test_vector_kernels_fall_back_on_misaligned_pointers(emulated):
+    m, ins, want = emulated["cases"]["vector-f32"]
+    (op,) = kernel_ops(m)
+    assert "& 15) == 0)" in generate_kernel(op).source
+    lib = emulated["lib"]
+    n = next(i for i, (o, _) in enumerate(lib.items) if o is op)
+    args = dict(zip(m.main.args, ins))
+    operands = [args[v] if v in args else v.owner.attr("value").array for v in op.operands]
+    got = lib.run(n, [_misaligned(a) for a in operands])[0]
+    assert_close(want[0], got, scale=4, what="misaligned inputs")
+
+
 def test_strategies_are_all_exercised(emulated):
     seen, cached = set(), set()
     for m, _, _ in emulated["cases"].values():

@@ -14,8 +14,9 @@ the ``V`` elements differ only in the last index; an input read with the output'
 last index as its own last index and the other indices free of it (a broadcast
 row vector, a transpose that keeps the last axis, an embedding gather) is read
 as one ``zk_vec`` too (nvcc merges the identical per-lane vector loads of the
-unrolled lane loop into one). Buffers are 16-byte aligned (the arena is 64-byte
-aligned; inputs and parameters come from device allocations).
+unrolled lane loop into one). The vector loop runs when every pointer is 16-byte
+aligned (the arena is 64-byte aligned, device allocations 256); otherwise (a
+caller's view at an odd offset) the kernel takes its scalar loop.
 Indices are ``int`` unless some tensor has more than 2^27 elements.
 """
 
@@ -53,12 +54,15 @@ def generate_elementwise(kop: Operation, options: CudaOptions) -> CudaKernel:
     width = _vector_width(kop, groups)
     lines = [PRELUDE, f"{head} {{", f"  typedef {idx_t} idx_t;",
              "  const idx_t stride = (idx_t)blockDim.x * gridDim.x;"]
-    most = 0
-    for shape, ks in groups.items():
-        n = numel(shape) // width
-        most = max(most, n)
-        lines += _loop(kop, block, ins, outs, yields, shape, ks, width, idx_t)
-    lines.append("}")
+    most = max(numel(shape) // width for shape in groups) if groups else 1
+    loops = {w: [ln for shape, ks in groups.items()
+                 for ln in _loop(kop, block, ins, outs, yields, shape, ks, w)] for w in {1, width}}
+    body = loops[width]
+    if width > 1:  # a misaligned pointer (a view passed by the caller) takes the scalar loop
+        ptrs = " | ".join(f"(unsigned long long){p}" for p in ins + outs)
+        scalar = loops[1]
+        body = [f"  if ((({ptrs}) & 15) == 0) {{", *body, "  } else {", *scalar, "  }"]
+    lines += body + ["}"]
     grid, blk = grid_1d(most, BLOCK)
     return CudaKernel(name=name, entry=name, source="\n".join(lines) + "\n", grid=grid, block=blk,
                       n_inputs=len(kop.operands), n_outputs=len(kop.results),
@@ -66,7 +70,7 @@ def generate_elementwise(kop: Operation, options: CudaOptions) -> CudaKernel:
 
 
 def _loop(kop: Operation, block, ins: list[str], outs: list[str], yields: list, shape: tuple[int, ...],
-          ks: list[int], width: int, idx_t: str) -> list[str]:
+          ks: list[int], width: int) -> list[str]:
     """One grid-stride loop computing the yields ``ks`` (all of ``shape``)."""
     n = numel(shape) // width
     em = Emitter(kop, ins, "idx_t", indent=4 if width > 1 else 3)

@@ -71,11 +71,26 @@ def _reduction_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
             _c(b, rng.uniform(-1, 1, 50), dt), axis=-1))])
     add("softmax-block", [(3, 1500)], "f32", lambda b, x: [b.op("zt.softmax", x, axis=-1)])
     add("softmax-block-f16", [(2, 1200)], "f16", lambda b, x: [b.op("zt.softmax", x, axis=-1)])
+    add("layer_norm-uncached", [(1, 17000)], "f32", lambda b, x: [b.op("zt.layer_norm", _pro(b, x, "f32"))])
     add("log_softmax-column", [(4, 6, 5)], "f32", lambda b, x: [b.op("zt.log_softmax", x, axis=1)])
     add("hardmax", [(7, 9)], "f32", lambda b, x: [b.op("zt.hardmax", x, axis=-1)])
+    add("softmax-subwarp", [(37, 5)], "f32", lambda b, x: [b.op("zt.softmax", _pro(b, x, "f32"), axis=-1)])
+    add("layer_norm-subwarp-f16", [(300, 16)], "f16", lambda b, x: [b.op("zt.layer_norm", x, axis=-1)])
     add("rms_norm-block", [(3, 2000)], "f32", lambda b, x: [b.op(
         "zt.rms_norm", x, _c(b, rng.uniform(0.5, 1.5, 2000), "f32"), axis=-1)])
     add("layer_norm-2axes", [(2, 3, 4, 5)], "f64", lambda b, x: [b.op("zt.layer_norm", x, axis=2)])
+    add("group_norm", [(2, 6, 3, 5)], "f32", lambda b, x: [b.op(
+        "zt.group_norm", x, _c(b, rng.uniform(0.5, 1.5, 6), "f32"), _c(b, rng.uniform(-1, 1, 6), "f32"),
+        num_groups=3)])
+    add("group_norm-1d-f16", [(3, 4, 7)], "f16", lambda b, x: [b.op(
+        "zt.group_norm", _pro(b, x, "f16"), _c(b, rng.uniform(0.5, 1.5, 4), "f16"),
+        _c(b, rng.uniform(-1, 1, 4), "f16"), num_groups=2)])
+    add("instance_norm", [(2, 3, 4, 5)], "f32", lambda b, x: [b.op(
+        "zt.instance_norm", x, _c(b, rng.uniform(0.5, 1.5, 3), "f32"), _c(b, rng.uniform(-1, 1, 3), "f32"))])
+    add("lrn", [(2, 7, 3, 4)], "f32",
+        lambda b, x: [b.op("zt.lrn", x, size=4, alpha=0.5, beta=0.75, bias=2.0)])
+    add("lrn-f16-relu", [(1, 5, 6)], "f16", lambda b, x: [b.op("zt.relu", b.op(
+        "zt.lrn", _pro(b, x, "f16"), size=3))])
     add("sum-axes02", [(3, 5, 7)], "f32",
         lambda b, x: [b.op("zt.reduce_sum", x, axes=(0, 2), keepdims=False)])
     add("mean-column-epilogue", [(9, 33)], "f32", lambda b, x: [b.op("zt.tanh", b.op(
@@ -83,6 +98,11 @@ def _reduction_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
     add("sum-all-block", [(70, 40)], "f32", lambda b, x: [b.op("zt.reduce_sum", x, keepdims=False)])
     add("max-nan", [(4, 10)], "f32", lambda b, x: [b.op("zt.reduce_max", x, axes=(-1,))], nan=True)
     add("min-column", [(6, 3, 4)], "f16", lambda b, x: [b.op("zt.reduce_min", x, axes=(1,))])
+    add("sum-column-split", [(200, 3, 20)], "f32", lambda b, x: [b.op("zt.relu", b.op(
+        "zt.reduce_sum", _pro(b, x, "f32"), axes=(0,), keepdims=False))])
+    add("softmax-column-split-f16", [(2, 40, 9)], "f16", lambda b, x: [b.op("zt.softmax", x, axis=1)])
+    add("argmax-column-split", [(70, 33)], "f32",
+        lambda b, x: [b.op("zt.argmax", b.op("zt.floor", x), axis=0)])
     add("prod", [(5, 6)], "f32", lambda b, x: [b.op("zt.reduce_prod", x, axes=(-1,))])
     for fn in ("l1", "l2", "sum_square", "log_sum_exp"):
         add(fn, [(4, 3, 11)], "f32", lambda b, x, fn=fn: [b.op(f"zt.reduce_{fn}", x, axes=(1, 2))])
@@ -127,6 +147,51 @@ def _vector_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
             "zt.mul", x, y), _c(b, rng.standard_normal(6), dt))])
         ins = [rng.standard_normal((4, 6)).astype(dtype(dt).np_dtype) for _ in range(2)]
         cases[f"vector-{dt}"] = (m, ins)
+    # rows read as vectors: a transpose keeping the last axis plus a bias row, an embedding gather
+    for dt, (a, b_, c) in (("f32", (3, 4, 8)), ("f16", (2, 3, 16)), ("bf16", (3, 2, 8))):
+        m = _module([(a, b_, c)], dt, lambda b, x, c=c, dt=dt: [b.op("zt.add", b.op(
+            "zt.transpose", x, perm=(1, 0, 2)), _c(b, rng.standard_normal(c), dt))])
+        cases[f"vector-rows-{dt}"] = (m, [rng.standard_normal((a, b_, c)).astype(dtype(dt).np_dtype)])
+    ids = rng.integers(-10, 10, 6)
+    m = _module([(10, 12), (6, 12)], "f32", lambda b, t, p: [b.op("zt.add", b.op(
+        "zt.gather", t, _c(b, ids, "i64"), axis=0), p)])
+    ins = [rng.standard_normal(s).astype(np.float32) for s in ((10, 12), (6, 12))]
+    cases["vector-rows-gather"] = (m, ins)
+    return cases
+
+
+def _generator_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
+    """Index maps beyond the random programs: generated values and channel/sequence rearrangements."""
+    rng = np.random.default_rng(10)
+    cases: dict[str, tuple] = {}
+
+    def add(name: str, shapes, body, dt: str = "f32") -> None:
+        cases[name] = (_module(shapes, dt, body),
+                       [rng.standard_normal(s).astype(dtype(dt).np_dtype) for s in shapes])
+
+    add("fill", [(3, 4)], lambda b, x: [b.op("zt.add", x, b.op("zt.fill", shape=(3, 4), value=2.5))])
+    for dt in ("f32", "f16"):
+        add(f"range-{dt}", [(7,)], lambda b, x, dt=dt: [b.op("zt.mul", x, b.op(
+            "zt.range", start=0.5, limit=2.6, delta=0.3, dtype=dtype(dt)))], dt)
+    add("range-i64", [(6,)], lambda b, x: [b.op("zt.add", x, b.op("zt.cast", b.op(
+        "zt.range", start=-3, limit=9, delta=2, dtype=dtype("i64")), to=dtype("f32")))])
+    add("eye_like", [(4, 5)], lambda b, x: [b.op("zt.mul", x, b.op("zt.eye_like", x, k=1))])
+    add("one_hot", [(3, 5, 2)], lambda b, x: [b.op("zt.add", x, b.op(
+        "zt.one_hot", _c(b, [[0, -1], [4, 7], [-5, 2]], "i64"), _c(b, [-1.0, 3.0], "f32"), depth=5, axis=1))])
+    for mode in ("DCR", "CRD"):
+        add(f"depth_to_space-{mode}", [(1, 8, 2, 3)], lambda b, x, mode=mode: [b.op(
+            "zt.neg", b.op("zt.depth_to_space", x, blocksize=2, mode=mode))])
+    add("space_to_depth", [(1, 2, 4, 6)],
+        lambda b, x: [b.op("zt.neg", b.op("zt.space_to_depth", x, blocksize=2))])
+    add("reverse_sequence", [(5, 3, 2)], lambda b, x: [b.op("zt.neg", b.op(
+        "zt.reverse_sequence", x, _c(b, [5, 1, 3], "i64"), batch_axis=1, time_axis=0))])
+    add("gather_nd", [(3, 4, 5)], lambda b, x: [b.op("zt.neg", b.op(
+        "zt.gather_nd", x, _c(b, [[0, -1], [2, 1]], "i64")))])
+    add("gather_nd-batch", [(2, 3, 4)], lambda b, x: [b.op("zt.neg", b.op(
+        "zt.gather_nd", x, _c(b, [[2], [0]], "i64"), batch_dims=1))])
+    add("isinf-shrink", [(4, 5)], lambda b, x: [b.op("zt.where", b.op(
+        "zt.isinf", b.op("zt.div", x, b.op("zt.shrink", x, lambd=0.6, bias=0.1)), detect_negative=False),
+        _c(b, 7.0, "f32"), x)])
     return cases
 
 
@@ -154,7 +219,7 @@ def emulated(tmp_path_factory) -> dict:
     for seed, dt in PROGRAMS:
         p = RandomProgram(seed, dt)
         cases[f"random-{seed}-{dt}"] = (p.m, p.inputs())
-    cases |= _reduction_cases() | _pool_cases() | _vector_cases() | _rounding_cases()
+    cases |= _reduction_cases() | _pool_cases() | _vector_cases() | _rounding_cases() | _generator_cases()
     prepared, items = {}, []
     for name, (m, ins) in cases.items():
         with np.errstate(over="ignore", invalid="ignore"):
@@ -187,6 +252,13 @@ def test_reductions_match_interpreter(emulated, name):
     _check(emulated, name)
 
 
+@pytest.mark.parametrize("name", list(_generator_cases()))
+def test_generated_and_rearranged_values_match_interpreter(emulated, name):
+    m = emulated["cases"][name][0]
+    assert {op.attr("kind") for op in kernel_ops(m)} == {"elementwise"}
+    _check(emulated, name)
+
+
 @pytest.mark.parametrize("name", list(_pool_cases()))
 def test_pools_match_interpreter(emulated, name):
     _check(emulated, name)
@@ -202,11 +274,44 @@ def test_vectorized_elementwise(emulated, dt):
     _check(emulated, f"vector-{dt}")
 
 
+@pytest.mark.parametrize("name", ["vector-rows-f32", "vector-rows-f16", "vector-rows-bf16",
+                                  "vector-rows-gather"])
+def test_vector_rows(emulated, name):
+    """Inputs read along the output's last axis (not at its flat index) are vector loads too."""
+    (op,) = kernel_ops(emulated["cases"][name][0])
+    assert "*reinterpret_cast<const zk_vec<" in generate_kernel(op).source
+    _check(emulated, name)
+
+
+def _misaligned(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` at an address 4 bytes past 16-byte alignment."""
+    raw = np.empty(a.nbytes + 32, np.uint8)
+    start = (-raw.ctypes.data) % 16 + 4
+    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+def test_vector_kernels_fall_back_on_misaligned_pointers(emulated):
+    m, ins, want = emulated["cases"]["vector-f32"]
+    (op,) = kernel_ops(m)
+    assert "& 15) == 0)" in generate_kernel(op).source
+    lib = emulated["lib"]
+    n = next(i for i, (o, _) in enumerate(lib.items) if o is op)
+    args = dict(zip(m.main.args, ins))
+    operands = [args[v] if v in args else v.owner.attr("value").array for v in op.operands]
+    got = lib.run(n, [_misaligned(a) for a in operands])[0]
+    assert_close(want[0], got, scale=4, what="misaligned inputs")
+
+
 def test_strategies_are_all_exercised(emulated):
-    seen = set()
+    seen, cached = set(), set()
     for m, _, _ in emulated["cases"].values():
-        seen |= {generate_kernel(op).notes.get("strategy") for op in kernel_ops(m)}
-    assert {"row-warp", "row-block", "column"} <= seen
+        notes = [generate_kernel(op).notes for op in kernel_ops(m)]
+        seen |= {n.get("strategy") for n in notes}
+        cached |= {(n.get("strategy"), n.get("cached") != "0") for n in notes if "cached" in n}
+    assert {"row-subwarp", "row-warp", "row-block", "column", "column-split"} <= seen
+    assert {("row-warp", True), ("row-block", True), ("row-block", False)} <= cached
 
 
 @pytest.mark.parametrize("dt", ["f16", "bf16"])

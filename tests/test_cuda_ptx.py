@@ -1,7 +1,8 @@
 """The CUDA source of every kernel of the end-to-end models compiles with ``nvcc -ptx``.
 
 Models: BERT-base (batch 1, seq 128, exported from a transformers config with
-random weights), ResNet-50 (the onnx light model) and a GPT-2 block, each
+random weights), a GPT-2 block, and light models of the onnx package
+(``LIGHT_MODELS``: ResNet-50, Inception v1, ShuffleNet), each
 through ``canonicalize,constant-fold,cse,dce`` then ``fuse,plan-memory``; plus
 f16 and bf16 modules of elementwise, reduction and pool kernels. Distinct kernels
 (sources equal up to the entry name) are bundled into one translation unit a
@@ -15,23 +16,32 @@ are covered as soon as the generators are merged. Every other kind must have one
 from __future__ import annotations
 
 import re
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 import zenith.codegen.cuda  # noqa: F401  (registers the generators)
-from benchmarks.fusion_report import PREPARE, export_bert, light_model
+from benchmarks.fusion_report import PREPARE
 from tests.cuda_programs import RandomProgram
 from tests.test_cuda_host import _pool_cases, _reduction_cases, _vector_cases
 from tests.test_onnx_models import gpt2_block_path, model_dir  # noqa: F401  (fixtures)
 from zenith.codegen.cuda.build import dedupe
 from zenith.codegen.cuda.kernel import GENERATORS, CudaKernel, generate_kernel
 from zenith.codegen.cuda.nvcc import bundle, compile_source, nvcc_path, rename_entry
+from zenith.interpreter import interpret
 from zenith.ir import Module
 from zenith.ir.diagnostics import ZenithError
 from zenith.passes import run_pipeline
+from zenith.tolerance import assert_close
+from zenith.tools.models import export_bert
+from zenith.tools.models import light_model_path as light_model
 
 PENDING_KINDS = {"matmul", "conv", "attention"}
+# Light models of the onnx package: ResNet-50, plus LRN (Inception v1) and channel shuffles
+# (ShuffleNet). The others add no template (see "Light models" in docs/cuda.md) and cost seconds.
+LIGHT_MODELS = ("resnet50", "inception_v1", "shufflenet")
 ARCHS = ("sm_80", "sm_90")
 
 pytestmark = pytest.mark.slow
@@ -73,8 +83,8 @@ def _half_modules() -> dict[str, Module]:
 def models(tmp_path_factory, gpt2_block_path) -> dict[str, Module]:  # noqa: F811
     pytest.importorskip("transformers")
     bert = export_bert(tmp_path_factory.mktemp("bert") / "bert.onnx", seq=128)
-    mods = {"bert": _fused(bert), "resnet50": _fused(light_model("resnet50")),
-            "gpt2_block": _fused(gpt2_block_path)}
+    mods = {"bert": _fused(bert), "gpt2_block": _fused(gpt2_block_path)}
+    mods |= {name: _fused(light_model(name)) for name in LIGHT_MODELS}
     return mods | _half_modules()
 
 
@@ -119,7 +129,8 @@ def test_kernels_follow_the_abi(kernels):
     """extern "C" entry, inputs then outputs, launch geometry within CUDA limits."""
     for name, ks in kernels.items():
         for _kind, k in ks:
-            head = re.search(rf'extern "C" __global__ void {k.entry}\(([^)]*)\)', k.source)
+            bounds = r"(?:__launch_bounds__\(\d+\) )?"
+            head = re.search(rf'extern "C" __global__ void {bounds}{k.entry}\(([^)]*)\)', k.source)
             assert head, f"{name}/{k.name}: no extern C entry"
             params = [p.strip() for p in head.group(1).split(",")]
             assert len(params) == k.n_inputs + k.n_outputs
@@ -127,3 +138,22 @@ def test_kernels_follow_the_abi(kernels):
             assert not any(p.startswith("const ") for p in params[k.n_inputs:])
             assert 1 <= k.block[0] <= 1024 and k.block[0] % 32 == 0 and 1 <= k.grid[0] < 2**31
 
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is needed to emulate kernels on the host")
+def test_gpt2_block_kernels_run_on_the_host(gpt2_block_path, tmp_path):  # noqa: F811
+    """The GPT-2 block's own elementwise/reduction kernels, emulated on the CPU (kernels of other
+    kinds interpreted), agree with the interpreter on the unfused model."""
+    import zenith
+    from tests.cuda_host import build, run_emulated
+
+    m = zenith.load_onnx(gpt2_block_path)
+    run_pipeline(m, PREPARE)
+    h = np.random.default_rng(0).standard_normal(tuple(m.main.args[0].type.shape)).astype(np.float32)
+    want = interpret(m, [h])
+    run_pipeline(m, "fuse,plan-memory")
+    lib = build(m, tmp_path)
+    assert {op.attr("kind") for op, _ in lib.items} >= {"elementwise", "reduction"}
+    got = run_emulated(m, [h], lib)
+    for w, g in zip(want, got, strict=True):
+        assert_close(w, g, scale=4, what="GPT-2 block output")

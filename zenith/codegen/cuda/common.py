@@ -87,13 +87,14 @@ template <typename T> __device__ __forceinline__ zk_arg<T> zk_shfl_xor(zk_arg<T>
   return r;
 }
 
-// Reduce over a group of G threads (G = 1, 32, or the whole block), every thread
-// of the group gets the result. All threads of the block must call it together
-// (G > 32 uses __syncthreads); `smem` holds 32 values.
+// Reduce over a group of G threads (G = 1, a power of two up to 32: consecutive lanes
+// of a warp, or the whole block), every thread of the group gets the result. All
+// threads of the block must call it together (G > 32 uses __syncthreads); `smem`
+// holds 32 values.
 template <typename OP, int G, typename T> __device__ __forceinline__ T zk_group_reduce(T v, T* smem) {
   if (G == 1) return v;
 #pragma unroll
-  for (int m = 16; m > 0; m >>= 1) v = OP::op(v, zk_shfl_xor(v, m));
+  for (int m = (G < 32 ? G : 32) / 2; m > 0; m >>= 1) v = OP::op(v, zk_shfl_xor(v, m));
   if (G <= 32) return v;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   __syncthreads();
@@ -103,6 +104,19 @@ template <typename OP, int G, typename T> __device__ __forceinline__ T zk_group_
 #pragma unroll
   for (int m = 16; m > 0; m >>= 1) v = OP::op(v, zk_shfl_xor(v, m));
   return v;
+}
+
+// Combine the P partials (thread rows threadIdx.x / 32) of each of 32 columns
+// (threadIdx.x % 32) through shared memory; every thread gets its column's result.
+template <typename OP, int P, typename T> __device__ __forceinline__ T zk_column_reduce(T v, T (*smem)[32]) {
+  const int c = threadIdx.x & 31, p = threadIdx.x >> 5;
+  __syncthreads();
+  smem[p][c] = v;
+  __syncthreads();
+  T r = smem[0][c];
+#pragma unroll
+  for (int q = 1; q < P; ++q) r = OP::op(r, smem[q][c]);
+  return r;
 }
 #endif  // ZENITH_CUDA_PRELUDE
 """

@@ -13,16 +13,17 @@ in the current scope, so a value read twice at the same index is computed once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from zenith.codegen.cuda.common import ctype, kernel_error, load, numel, round_to, strides
+from zenith.codegen.cuda.common import ctype, kernel_error, load, numel, storage, strides
 from zenith.codegen.scalar import BOOL_RESULT, UnsupportedOp, scalar_expr
-from zenith.dialects.zt.slicing import pad_params, slice_params, slice_range, split_sizes
 from zenith.ir.core import Operation, Value
 from zenith.ir.opdef import ELEMENTWISE
 
 Idx = tuple[str, ...]
+_NAME = re.compile(r"[A-Za-z_]\w*")
 VIEWS = {"zt.reshape", "zt.flatten", "zt.squeeze", "zt.unsqueeze", "zt.identity"}
 
 
@@ -53,11 +54,14 @@ class Emitter:
         self.scopes: list[dict] = [{}]
         block = kop.regions[0].blocks[0]
         self.arg_ptr = {a: n for a, n in zip(block.args, ins)}
-        self.bound: dict[Value, Callable[[Idx], str]] = {}
+        self.bound: dict[Value, Callable[[Idx], str | None]] = {}  # None: compute it as usual
         # Vector mode: a load of an argument at exactly this index becomes this expression.
         self.vector_index: Idx | None = None
         self.vector_loads: dict[Value, str] = {}
         self.vector_name: Callable[[Value], str] | None = None
+        # Vector mode with a shared row: (base last index, V); names that depend on the lane j.
+        self.contiguous: tuple[str, int] | None = None
+        self.tainted: set[str] = set()
 
     # -- statements -------------------------------------------------------------------------
 
@@ -73,7 +77,13 @@ class Emitter:
             return expr
         name = self.fresh(prefix)
         self.emit(f"const {ty} {name} = {expr};")
+        if self.tainted and self.depends_on_lane(expr):
+            self.tainted.add(name)
         return name
+
+    def depends_on_lane(self, expr: str) -> bool:
+        """Whether ``expr`` reads a name that varies across the V elements of a vector thread."""
+        return any(t in self.tainted for t in _NAME.findall(expr))
 
     def ix(self, expr: str) -> str:
         """An index expression bound to a temporary when it is not trivial."""
@@ -139,8 +149,9 @@ class Emitter:
         hit = self._cached(key)
         if hit is not None:
             return hit
-        if v in self.bound:
-            out = self.bound[v](idx)
+        out = self.bound[v](idx) if v in self.bound else None
+        if out is not None:
+            pass
         elif v in self.arg_ptr:
             out = self._load(v, idx)
         else:
@@ -156,7 +167,17 @@ class Emitter:
                 self.vector_loads[v] = name
                 return self.let(ctype(v.type.dtype), load(v.type.dtype, name), "x")
         ptr = self.arg_ptr[v]
-        off = self.ix(self.ravel(idx, shape_of(v)))
+        shape = shape_of(v)
+        if self.contiguous is not None and idx and idx[-1] == "dl" and shape[-1] % self.contiguous[1] == 0 \
+                and v.type.dtype.itemsize * self.contiguous[1] <= 16 \
+                and not any(self.depends_on_lane(i) for i in idx[:-1]):
+            first, width = self.contiguous
+            base = self.ix(self.ravel((*idx[:-1], first), shape))
+            t = f"zk_vec<{storage(v.type.dtype, self.kop)}, {width}>"
+            vec = self.fresh("vx")
+            self.emit(f"const {t} {vec} = *reinterpret_cast<const {t}*>({ptr} + {base});")
+            return self.let(ctype(v.type.dtype), load(v.type.dtype, f"{vec}.v[j]"), "x")
+        off = self.ix(self.ravel(idx, shape))
         return self.let(ctype(v.type.dtype), load(v.type.dtype, f"{ptr}[{off}]"), "x")
 
     def _op_value(self, op: Operation, k: int, idx: Idx) -> str:
@@ -186,173 +207,7 @@ class Emitter:
         return self.value(op.operands[i], idx)
 
 
-# -- injective ops: index maps ----------------------------------------------------------------
+# Index maps of injective ops (and generated values), by op name: indexmaps.py fills it.
+INDEXERS: dict[str, Callable[[Emitter, Operation, int, Idx], str]] = {}
 
-
-def _cast(e: Emitter, op: Operation, k: int, idx: Idx) -> str:
-    x, res = op.operands[0], op.results[0]
-    dt = res.type.dtype
-    if x.type.dtype.name.startswith("f8") or dt.name.startswith("f8"):
-        raise kernel_error(e.kop, op, f"cast {x.type.dtype.name} -> {dt.name} has no CUDA code")
-    v = e.value(x, idx)
-    rct = ctype(dt)
-    if dt.is_bool:
-        return e.let(rct, f"(uint8_t)(({v}) != 0)", "v")
-    return e.let(rct, round_to(dt, f"({rct})({v})"), "v")
-
-
-def _view(e: Emitter, op: Operation, k: int, idx: Idx) -> str:
-    x = op.operands[0]
-    return e.value(x, e.reshape_index(idx, shape_of(x), shape_of(op.results[0])))
-
-
-def _transpose(e: Emitter, op: Operation, k: int, idx: Idx) -> str:
-    x = op.operands[0]
-    r = len(idx)
-    perm = op.attr("perm") or tuple(range(r - 1, -1, -1))
-    src = ["0"] * r
-    for i, p in enumerate(perm):
-        src[p % r] = idx[i]
-    return e.value(x, tuple(src))
-
-
-def _expand(e: Emitter, op: Operation, k: int, idx: Idx) -> str:
-    x = op.operands[0]
-    return e.value(x, broadcast_index(idx, shape_of(x), shape_of(op.results[0])))
-
-
-def _slice(e: Emitter, op: Operation, k: int, idx: Idx) -> str:
-    x = op.operands[0]
-    shape = shape_of(x)
-    src = list(idx)
-    params = slice_params(len(shape), op.attr("starts"), op.attr("ends"), op.attr("axes"), op.attr("steps"))
-    for a, s, end, step in params:
-        first, _n = slice_range(shape[a], s, end, step)
-        if step == 1 and first == 0:
-            continue
-        term = "0" if idx[a] == "0" else idx[a] if step == 1 else f"{idx[a]} * ({step})"
-        src[a] = str(first) if term == "0" else e.ix(f"{first} + {term}" if first else term)
-    return e.value(x, tuple(src))
-
-
-def _pad_source(i: str, n: int, mode: str) -> str:
-    """Index into an (already cropped) axis of ``n`` for position ``i`` in [-before, n + after)."""
-    if mode == "edge":
-        return f"(({i}) < 0 ? 0 : ({i}) > {n - 1} ? {n - 1} : ({i}))"
-    if mode == "wrap":
-        return f"((({i}) % {n} + {n}) % {n})"
-    if n == 1:
-        return "0"
-    p = 2 * (n - 1)
-    j = f"((({i}) % {p} + {p}) % {p})"
-    return f"({j} < {n} ? {j} : {p} - {j})"
-
-
-def _pad(e: Emitter, op: Operation, k: int, idx: Idx) -> str:
-    x, res = op.operands[0], op.results[0]
-    shape, mode = shape_of(x), op.attr("mode")
-    src, conds = list(idx), []
-    for a, b, end in pad_params(len(shape), op.attr("pads"), op.attr("axes"), mode):
-        crop_b = max(-b, 0)
-        kept = shape[a] - crop_b - max(-end, 0)
-        j = e.ix(f"{idx[a]} - {max(b, 0)}") if b > 0 else idx[a]
-        if mode == "constant":
-            if b > 0 or end > 0:
-                conds.append(f"{j} >= 0 && {j} < {kept}" if b > 0 else f"{j} < {kept}")
-        elif b > 0 or end > 0:
-            j = e.ix(_pad_source(j, kept, mode))
-        src[a] = e.ix(f"{j} + {crop_b}") if crop_b else j
-    if not conds:
-        return e.value(x, tuple(src))
-    rct = ctype(res.type.dtype)
-    name = e.fresh("p")
-    fill = op.attr("value")
-    lit = repr(float(fill)) + ("f" if rct == "float" else "") if res.type.dtype.is_float else str(int(fill))
-    e.emit(f"{rct} {name} = ({rct}){lit};")
-    with e.block(f"if ({' && '.join(conds)})"):
-        e.emit(f"{name} = {e.value(x, tuple(src))};")
-    return name
-
-
-def _concat(e: Emitter, op: Operation, k: int, idx: Idx) -> str:
-    res = op.results[0]
-    r = len(idx)
-    axis = op.attr("axis") % r
-    rct = ctype(res.type.dtype)
-    name = e.fresh("c")
-    e.emit(f"{rct} {name};")
-    parts = [(x, shape_of(x)[axis]) for x in op.operands if shape_of(x)[axis] > 0]
-    off = 0
-    for n, (x, size) in enumerate(parts):
-        last = n == len(parts) - 1
-        head = "else" if last else f"{'else ' if n else ''}if ({idx[axis]} < {off + size})"
-        if n == 0 and last:
-            head = ""
-        with e.block(head if head else None):
-            src = list(idx)
-            if off:
-                src[axis] = e.ix(f"{idx[axis]} - {off}")
-            e.emit(f"{name} = {e.value(x, tuple(src))};")
-        off += size
-    return name
-
-
-def _split(e: Emitter, op: Operation, k: int, idx: Idx) -> str:
-    x = op.operands[0]
-    r = len(idx)
-    axis = op.attr("axis") % r
-    sizes = split_sizes(shape_of(x)[axis], op.attr("sizes"), op.attr("num_outputs"))
-    off = sum(sizes[:k])
-    src = list(idx)
-    if off:
-        src[axis] = e.ix(f"{idx[axis]} + {off}")
-    return e.value(x, tuple(src))
-
-
-def _index_value(e: Emitter, ind: Value, idx: Idx, n: int) -> str:
-    j = e.value(ind, idx)
-    return e.ix(f"(({e.idx_t})({j}) < 0 ? ({e.idx_t})({j}) + {n} : ({e.idx_t})({j}))")
-
-
-def _gather(e: Emitter, op: Operation, k: int, idx: Idx) -> str:
-    x, ind = op.operands
-    shape = shape_of(x)
-    axis = op.attr("axis") % len(shape)
-    ri = len(shape_of(ind))
-    j = _index_value(e, ind, idx[axis:axis + ri], shape[axis])
-    return e.value(x, idx[:axis] + (j,) + idx[axis + ri:])
-
-
-def _gather_elements(e: Emitter, op: Operation, k: int, idx: Idx) -> str:
-    x, ind = op.operands
-    shape = shape_of(x)
-    axis = op.attr("axis") % len(shape)
-    j = _index_value(e, ind, idx, shape[axis])
-    return e.value(x, idx[:axis] + (j,) + idx[axis + 1:])
-
-
-def _tile(e: Emitter, op: Operation, k: int, idx: Idx) -> str:
-    x = op.operands[0]
-    src = tuple(i if rep == 1 or i == "0" else e.ix(f"{i} % {d}")
-                for i, d, rep in zip(idx, shape_of(x), op.attr("repeats")))
-    return e.value(x, src)
-
-
-def _trilu(e: Emitter, op: Operation, k: int, idx: Idx) -> str:
-    x, res = op.operands[0], op.results[0]
-    r, c = idx[-2], idx[-1]
-    keep = f"({c}) - ({r}) {'>=' if op.attr('upper') else '<='} {op.attr('k')}"
-    rct = ctype(res.type.dtype)
-    name = e.fresh("u")
-    e.emit(f"{rct} {name} = ({rct})0;")
-    with e.block(f"if ({keep})"):
-        e.emit(f"{name} = {e.value(x, idx)};")
-    return name
-
-
-INDEXERS: dict[str, Callable[[Emitter, Operation, int, Idx], str]] = {
-    "zt.cast": _cast, "zt.transpose": _transpose, "zt.expand": _expand, "zt.slice": _slice,
-    "zt.pad": _pad, "zt.concat": _concat, "zt.split": _split, "zt.gather": _gather,
-    "zt.gather_elements": _gather_elements, "zt.tile": _tile, "zt.trilu": _trilu,
-    **{name: _view for name in VIEWS},
-}
+from zenith.codegen.cuda import indexmaps  # noqa: E402, F401  (fills INDEXERS)

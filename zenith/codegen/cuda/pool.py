@@ -103,11 +103,20 @@ def _windowed(kop: Operation, anchor: Operation) -> CudaKernel:
     else:
         val = a
     y = em.let(ctype(res.type.dtype), f"({ctype(res.type.dtype)})({val})", "y")
+    return _finish(kop, anchor, em, idx, y, head, outs, {"template": f"pool/{kind}",
+                                                         "window": "x".join(map(str, win.kernel))})
+
+
+def _finish(kop: Operation, anchor: Operation, em: Emitter, idx: tuple[str, ...], y: str, head: str,
+            outs: list[str], notes: dict) -> CudaKernel:
+    """Bind the anchor's value ``y`` at ``idx``, store every yield, wrap in a grid-stride loop."""
+    res = anchor.results[0]
+    os_ = shape_of(res)
     em.bound[res] = lambda want: y if want == idx else _mismatch(kop, anchor)
     yields = list(kop.regions[0].blocks[0].ops[-1].operands)
     for k, v in enumerate(yields):
         if shape_of(v) != os_:
-            raise kernel_error(kop, anchor, f"yield #{k} has shape {shape_of(v)}, not the pool's {os_}")
+            raise kernel_error(kop, anchor, f"yield #{k} has shape {shape_of(v)}, not the anchor's {os_}")
         em.emit(f"{outs[k]}[i] = {store(kop.results[k].type.dtype, em.value(v, idx))};")
     n = numel(os_)
     idx_t = index_type(list(kop.operands) + list(kop.results))
@@ -116,9 +125,34 @@ def _windowed(kop: Operation, anchor: Operation) -> CudaKernel:
              f"  for (idx_t i = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; i < {n}; i += stride) {{"]
     lines += em.lines + ["  }", "}"]
     grid, block = grid_1d(n)
-    return CudaKernel(name=name, entry=name, source="\n".join(lines) + "\n", grid=grid, block=block,
-                      n_inputs=len(kop.operands), n_outputs=len(kop.results),
-                      notes={"template": f"pool/{kind}", "window": "x".join(map(str, win.kernel))})
+    return CudaKernel(name=kop.attr("name"), entry=kop.attr("name"), source="\n".join(lines) + "\n",
+                      grid=grid, block=block, n_inputs=len(kop.operands), n_outputs=len(kop.results),
+                      notes=notes)
+
+
+def lrn_kernel(kop: Operation, anchor: Operation) -> CudaKernel:
+    """zt.lrn (a ``reduction`` kernel): a window over the channels of each element, one thread each."""
+    head, ins, outs = signature(kop, kop.attr("name"))
+    x = anchor.operands[0]
+    xs = shape_of(x)
+    size = int(anchor.attr("size"))
+    acc = acc_type(x.type.dtype)
+    f = "f" if acc == "float" else ""
+    em = Emitter(kop, ins, "idx_t", indent=2)
+    idx = em.unravel("i", xs)
+    s = em.fresh("sq")
+    em.emit(f"{acc} {s} = 0;")
+    em.emit("#pragma unroll")
+    with em.block(f"for (int k = 0; k < {size}; ++k)"):
+        c = em.ix(f"{idx[1]} - {(size - 1) // 2} + k")
+        with em.block(f"if ({c} >= 0 && {c} < {xs[1]})"):
+            v = em.value(x, (idx[0], c, *idx[2:]))
+            em.emit(f"{s} += ({acc})({v}) * ({acc})({v});")
+    bias, alpha, beta = (repr(float(anchor.attr(a))) + f for a in ("bias", "alpha", "beta"))
+    den = f"pow{f}({bias} + {alpha} / {size} * {s}, {beta})"
+    res = anchor.results[0]
+    y = em.let(ctype(res.type.dtype), f"({ctype(res.type.dtype)})(({acc})({em.value(x, idx)}) / {den})", "y")
+    return _finish(kop, anchor, em, idx, y, head, outs, {"template": "reduction/lrn", "window": str(size)})
 
 
 def _mismatch(kop: Operation, anchor: Operation) -> str:

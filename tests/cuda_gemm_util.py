@@ -80,7 +80,8 @@ def nvcc_ptx(kernels: list[CudaKernel], tmp: Path, archs: tuple[str, ...] = ("sm
 
     def run(job: tuple[Path, str]) -> tuple[Path, str, subprocess.CompletedProcess]:
         cu, arch = job
-        cmd = [NVCC, "-ptx", f"-arch={arch}", "-std=c++17", "-o", str(cu.with_suffix(f".{arch}.ptx")), str(cu)]
+        out = cu.with_suffix(f".{arch}.ptx")
+        cmd = [NVCC, "-ptx", f"-arch={arch}", "-std=c++17", "-o", str(out), str(cu)]
         return cu, arch, subprocess.run(cmd, capture_output=True, text=True)
 
     with ThreadPoolExecutor(2) as ex:
@@ -89,10 +90,12 @@ def nvcc_ptx(kernels: list[CudaKernel], tmp: Path, archs: tuple[str, ...] = ("sm
                 lines = cu.read_text().split("\n")
                 shown = []
                 for ln in sorted({int(x) for x in re.findall(r"\((\d+)\): error", r.stderr)})[:3]:
-                    shown += [f"{i + 1:6d}: {lines[i]}" for i in range(max(ln - 3, 0), min(ln + 2, len(lines)))]
+                    rng = range(max(ln - 3, 0), min(ln + 2, len(lines)))
+                    shown += [f"{i + 1:6d}: {lines[i]}" for i in rng]
                 raise AssertionError(f"nvcc -ptx {arch} failed:\n{r.stderr[-3000:]}\n" + "\n".join(shown))
             ptx = cu.with_suffix(f".{arch}.ptx").read_text()
-            for entry in re.findall(r'extern "C" __global__ void __launch_bounds__\(\d+\) (\w+)\(', cu.read_text()):
+            entry_re = r'extern "C" __global__ void __launch_bounds__\(\d+\) (\w+)\('
+            for entry in re.findall(entry_re, cu.read_text()):
                 assert f".entry {entry}(" in ptx, f"{entry} missing from the {arch} PTX"
 
 

@@ -65,7 +65,7 @@ def test_every_simt_tile_config(tmp_path):
     case = next(c for c in cases("f32") if c[0] == "linear-bias-gelu-res")
     rng = np.random.default_rng(1)
     ops, args, want = [], [], []
-    for name in SIMT_CONFIGS:
+    for _ in SIMT_CONFIGS:
         m = module(case)
         x = _inputs(m, rng)
         want.append(interpret(m, x))

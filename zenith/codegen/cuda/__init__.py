@@ -11,4 +11,4 @@ from zenith.codegen.cuda.kernel import (
 __all__ = ["CompiledCudaKernel", "CudaKernel", "CudaOptions", "generate_kernel", "register"]
 
 # Generators register themselves on import (kernel.register).
-from zenith.codegen.cuda import attention, conv, gemm  # noqa: E402, F401
+from zenith.codegen.cuda import attention, conv, gemm  # noqa: F401

@@ -35,7 +35,7 @@ from zenith.codegen.cuda.kernel import CudaKernel, CudaOptions, register
 from zenith.ir.core import Operation
 from zenith.ir.diagnostics import ZenithError
 
-KEY_TILE = 32
+KEY_TILE = 16
 MAX_HEAD_DIM = 128
 
 
@@ -92,12 +92,16 @@ def _source(io: KernelIO, anchor: Operation, epi: Epilogue, threads: int) -> tup
     kv_end = f"min({skv}, r0 + {rows + offset})" if at["causal"] else str(skv)
     shuffles = "".join(f"      s += __shfl_xor_sync(0xffffffffu, s, {o});\n"
                        for o in (1 << i for i in reversed(range(int(math.log2(t))))))
+    q_load = load(qdt, f"{pq}[(bh * {sq} + row) * {d} + dd]")
+    k_load = load(anchor.operand(1).type.dtype, f"{pk}[(kvh * {skv} + j) * {d} + dd]")
+    v_load = load(anchor.operand(2).type.dtype, f"{pv}[(kvh * {skv} + j) * {dv} + dd]")
     coords = ["bb", "h", "row", "dd"]
     store = epi.emit("v", coords, f"((bb * {hq} + h) * {sq} + row) * {dv} + dd", indent="        ")
     src = f"""{PRELUDE}#include <math.h>
 
 extern "C" __global__ void __launch_bounds__({threads}) {io.name}({io.params()}) {{
-  // flash attention: {rows} query rows x {t} threads each, key tiles of {KEY_TILE}; B {b}, Hq {hq}, Hkv {hkv}, Sq {sq}, Skv {skv}, D {d}, Dv {dv}
+  // flash attention: {rows} query rows x {t} threads each, key tiles of {KEY_TILE}
+  // B {b}, Hq {hq}, Hkv {hkv}, Sq {sq}, Skv {skv}, D {d}, Dv {dv}
   __shared__ {ft} Ks[{KEY_TILE}][{d}];
   __shared__ {ft} Vs[{KEY_TILE}][{dv}];
   const int tid = threadIdx.x, lane = tid % {t};
@@ -109,7 +113,7 @@ extern "C" __global__ void __launch_bounds__({threads}) {io.name}({io.params()})
   #pragma unroll
   for (int i = 0; i < {dpt}; ++i) {{
     const int dd = lane + i * {t};
-    qr[i] = dd < {d} ? ({ft}){load(qdt, f"{pq}[(bh * {sq} + row) * {d} + dd]")} * {_lit(ft, scale)} : ({ft})0;
+    qr[i] = dd < {d} ? ({ft}){q_load} * {_lit(ft, scale)} : ({ft})0;
   }}
   #pragma unroll
   for (int i = 0; i < {vpt}; ++i) acc[i] = ({ft})0;
@@ -119,11 +123,11 @@ extern "C" __global__ void __launch_bounds__({threads}) {io.name}({io.params()})
     __syncthreads();
     for (int e = tid; e < {KEY_TILE * d}; e += {threads}) {{
       const int j = j0 + e / {d}, dd = e % {d};
-      Ks[e / {d}][dd] = j < {skv} ? ({ft}){load(anchor.operand(1).type.dtype, f"{pk}[(kvh * {skv} + j) * {d} + dd]")} : ({ft})0;
+      Ks[e / {d}][dd] = j < {skv} ? ({ft}){k_load} : ({ft})0;
     }}
     for (int e = tid; e < {KEY_TILE * dv}; e += {threads}) {{
       const int j = j0 + e / {dv}, dd = e % {dv};
-      Vs[e / {dv}][dd] = j < {skv} ? ({ft}){load(anchor.operand(2).type.dtype, f"{pv}[(kvh * {skv} + j) * {dv} + dd]")} : ({ft})0;
+      Vs[e / {dv}][dd] = j < {skv} ? ({ft}){v_load} : ({ft})0;
     }}
     __syncthreads();
     {ft} sc[{KEY_TILE}];

@@ -36,9 +36,9 @@ from zenith.codegen.cuda.gemm_templates import (
     wmma_source,
 )
 from zenith.codegen.cuda.kernel import CudaKernel, CudaOptions, register
+from zenith.dialects.shape_rules import broadcast_shapes
 from zenith.ir.core import Operation
 from zenith.ir.diagnostics import ZenithError
-from zenith.dialects.shape_rules import broadcast_shapes
 
 ANCHORS = ("zt.matmul", "zt.linear", "zt.gemm")
 
@@ -132,8 +132,14 @@ def _gemm_spec(io: KernelIO, anchor: Operation, epi: Epilogue) -> GemmSpec:
     n = sb[0] if at["trans_b"] else sb[1]
     acc = _acc(a_v)
     pa, pb = _ptr(io, anchor, 0), _ptr(io, anchor, 1)
-    a_idx = (lambda b, i, kk: f"{kk} * {m} + {i}") if at["trans_a"] else (lambda b, i, kk: f"{i} * {k} + {kk}")
-    b_idx = (lambda b, kk, j: f"{j} * {k} + {kk}") if at["trans_b"] else (lambda b, kk, j: f"{kk} * {n} + {j}")
+    if at["trans_a"]:
+        a_idx = lambda b, i, kk: f"{kk} * {m} + {i}"  # noqa: E731
+    else:
+        a_idx = lambda b, i, kk: f"{i} * {k} + {kk}"  # noqa: E731
+    if at["trans_b"]:
+        b_idx = lambda b, kk, j: f"{j} * {k} + {kk}"  # noqa: E731
+    else:
+        b_idx = lambda b, kk, j: f"{kk} * {n} + {j}"  # noqa: E731
     alpha, beta = at["alpha"], at["beta"]
 
     def finish(a: str, b: str, i: str, j: str) -> str:

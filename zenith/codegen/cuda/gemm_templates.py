@@ -87,6 +87,10 @@ WMMA_CONFIGS = {"128x128x32": WmmaConfig(128, 128, 32, 2, 4),
                 "64x64x32": WmmaConfig(64, 64, 32, 2, 2)}
 
 
+def _dims(spec: GemmSpec) -> str:
+    return f"batch {spec.batch}, M {spec.m}, N {spec.n}, K {spec.k}"
+
+
 def _blocks(spec: GemmSpec, bm: int, bn: int) -> int:
     return -(-spec.m // bm) * -(-spec.n // bn) * spec.batch
 
@@ -114,15 +118,19 @@ def choose_wmma(spec: GemmSpec, sms: int = 108) -> str:
     return "64x64x32"
 
 
+def _mapping(op: Operand, rows: int, bk: int) -> tuple[str, str]:
+    """(row, k) of flat tile element ``e``: consecutive threads walk the contiguous dim."""
+    if op.k_contig:
+        return f"(e / {bk})", f"(e % {bk})"
+    return f"(e % {rows})", f"(e / {rows})"
+
+
 def _tile_load(spec: GemmSpec, op: Operand, is_a: bool, rows: int, bk: int, nt: int, i0: str,
                dst: Callable[[str, str], str], zero: str, conv: Callable[[str], str],
                target: str | None = None) -> str:
     """Code loading a ``rows x bk`` tile of ``op`` (rows: m for A, n for B) into ``dst(r, kk)``."""
     per = rows * bk // nt
-    if op.k_contig:
-        rr, kk = "(e / %d)" % bk, "(e %% %d)" % bk
-    else:
-        rr, kk = "(e %% %d)" % rows, "(e / %d)" % rows
+    rr, kk = _mapping(op, rows, bk)
     args = ("b", "gi", "gk") if is_a else ("b", "gk", "gi")
     idx = op.index(*args)
     parts = [f"gi < {spec.m if is_a else spec.n}", f"gk < {spec.k}"]
@@ -139,10 +147,7 @@ def _tile_load(spec: GemmSpec, op: Operand, is_a: bool, rows: int, bk: int, nt: 
 def _store_staged(rows: int, bk: int, nt: int, op: Operand, dst: Callable[[str, str], str],
                   src: str) -> str:
     per = rows * bk // nt
-    if op.k_contig:
-        rr, kk = "(e / %d)" % bk, "(e %% %d)" % bk
-    else:
-        rr, kk = "(e %% %d)" % rows, "(e / %d)" % rows
+    rr, kk = _mapping(op, rows, bk)
     return (f"    #pragma unroll\n    for (int i = 0; i < {per}; ++i) {{\n"
             f"      const int e = tid + i * {nt};\n      {dst(rr, kk)} = {src}[i];\n    }}\n")
 
@@ -162,7 +167,7 @@ def simt_source(spec: GemmSpec, cfg: SimtConfig) -> str:
     epi = spec.epilogue.emit("v", spec.coords("b", m, n), spec.linear("b", m, n), indent="        ")
     return f"""{PRELUDE}
 extern "C" __global__ void __launch_bounds__({nt}) {spec.io.name}({spec.io.params()}) {{
-  // SIMT GEMM {cfg.bm}x{cfg.bn}x{cfg.bk}, {cfg.tm}x{cfg.tn} per thread: batch {spec.batch}, M {spec.m}, N {spec.n}, K {spec.k}
+  // SIMT GEMM {cfg.bm}x{cfg.bn}x{cfg.bk}, {cfg.tm}x{cfg.tn} per thread: {_dims(spec)}
   __shared__ {acc} As[{cfg.bk}][{cfg.bm}];
   __shared__ {acc} Bs[{cfg.bk}][{cfg.bn}];
   const int tid = threadIdx.x;
@@ -237,7 +242,8 @@ def wmma_source(spec: GemmSpec, cfg: WmmaConfig) -> str:
     return f"""{PRELUDE}#include <mma.h>
 
 extern "C" __global__ void __launch_bounds__({nt}) {spec.io.name}({spec.io.params()}) {{
-  // tensor-core GEMM (wmma 16x16x16, fp32 accumulation) {bm}x{bn}x{bk}, {cfg.warps_m}x{cfg.warps_n} warps: batch {spec.batch}, M {spec.m}, N {spec.n}, K {spec.k}
+  // tensor-core GEMM (wmma 16x16x16, fp32 accumulation) {bm}x{bn}x{bk}, {cfg.warps_m}x{cfg.warps_n} warps
+  // {_dims(spec)}
   using namespace nvcuda;
   __shared__ __align__(32) {t} {a_decl};
   __shared__ __align__(32) {t} {b_decl};

@@ -108,6 +108,8 @@ def _split(src: str, n: int) -> list[str]:
 
 
 SHIM = r"""
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
 #include <barrier>
 #include <cmath>
 #include <cstdint>
@@ -115,6 +117,7 @@ SHIM = r"""
 #include <thread>
 #include <vector>
 #include <algorithm>
+#include <type_traits>
 using std::min; using std::max;
 struct zdim3 { unsigned x, y, z; };
 static thread_local zdim3 threadIdx, blockIdx;
@@ -126,21 +129,56 @@ static double g_slot[1024];
 #define __launch_bounds__(...)
 #define __restrict__ __restrict
 #define __shared__ static
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))
 #define __syncthreads() g_bar->arrive_and_wait()
-static inline unsigned zflat() { return threadIdx.x; }
+#define __syncwarp() g_bar->arrive_and_wait()
 template <class T> static inline T __shfl_xor_sync(unsigned, T v, int x) {
-  g_slot[zflat()] = (double)v; g_bar->arrive_and_wait();
-  T r = (T)g_slot[zflat() ^ (unsigned)x]; g_bar->arrive_and_wait(); return r;
+  g_slot[threadIdx.x] = (double)v; g_bar->arrive_and_wait();
+  T r = (T)g_slot[threadIdx.x ^ (unsigned)x]; g_bar->arrive_and_wait(); return r;
 }
+static inline float zf(float x) { return x; }
+static inline float zf(__half x) { return __half2float(x); }
+static inline float zf(__nv_bfloat16 x) { return __bfloat162float(x); }
+// nvcuda::wmma, warp-collective: every lane holds and computes the whole 16x16 tile
+// (the kernels call it uniformly); lane 0 stores.
+namespace nvcuda { namespace wmma {
+struct row_major {}; struct col_major {}; struct matrix_a {}; struct matrix_b {}; struct accumulator {};
+enum layout_t { mem_row_major, mem_col_major };
+template <class Use, int M, int N, int K, class T, class L = void> struct fragment { float x[256]; };
+template <class Use, class T, class L>
+void load_matrix_sync(fragment<Use, 16, 16, 16, T, L>& f, const T* p, unsigned ldm) {
+  for (int r = 0; r < 16; ++r) for (int c = 0; c < 16; ++c)
+    f.x[r * 16 + c] = zf(std::is_same<L, row_major>::value ? p[r * ldm + c] : p[c * ldm + r]);
+}
+template <class F> void fill_fragment(F& f, float v) { for (float& x : f.x) x = v; }
+template <class A, class B, class C> void mma_sync(C& d, const A& a, const B& b, const C& c) {
+  float t[256];
+  for (int r = 0; r < 16; ++r) for (int n = 0; n < 16; ++n) {
+    float s = c.x[r * 16 + n];
+    for (int k = 0; k < 16; ++k) s += a.x[r * 16 + k] * b.x[k * 16 + n];
+    t[r * 16 + n] = s;
+  }
+  std::memcpy(d.x, t, sizeof t);
+}
+template <class C> void store_matrix_sync(float* p, const C& f, unsigned ldm, layout_t l) {
+  if (threadIdx.x % 32) return;
+  for (int r = 0; r < 16; ++r) for (int c = 0; c < 16; ++c)
+    p[l == mem_row_major ? r * ldm + c : c * ldm + r] = f.x[r * 16 + c];
+}
+} }
 """
+CUDA_INCLUDE = next((str(p) for p in (Path(NVCC).resolve().parent.parent / "include",
+                                      Path("/usr/local/cuda/include"), *sorted(Path("/usr/local").glob(
+                                          "cuda-*/include")))
+                     if (p / "cuda_fp16.h").exists()), None) if NVCC else None
 
 
-def host_source(kernels: list[CudaKernel], params: list[list[str]]) -> str:
-    """C++ of ``kernels`` (f32/f64 SIMT, direct or attention) plus ``launch_<i>(void**)``."""
+def host_source(kernels: list[CudaKernel], params: list[list[str]], which: range) -> str:
+    """C++ of ``kernels[i]`` for ``i`` in ``which``, each with ``launch_<i>(void**)``."""
     out = [SHIM]
-    for i, (k, ps) in enumerate(zip(kernels, params)):
-        src = re.sub(r"#include <(cuda_fp16|cuda_bf16|stdint|math)\.h>\n", "", _renamed(k, f"kern{i}"))
+    for i in which:
+        k, ps = kernels[i], params[i]
+        src = re.sub(r"#include <(cuda_fp16|cuda_bf16|stdint|math|mma)\.h>\n", "", _renamed(k, f"kern{i}"))
         out.append(src)
         nt = k.block[0] * k.block[1] * k.block[2]
         call = ", ".join(f"({t})args[{j}]" for j, t in enumerate(ps))
@@ -163,7 +201,8 @@ extern "C" void launch_{i}(void** args) {{
     return "\n".join(out)
 
 
-_HOST_T = {"f32": "float", "f64": "double", "bool": "unsigned char", "i64": "long long", "i32": "int"}
+_HOST_T = {"f32": "float", "f64": "double", "f16": "__half", "bf16": "__nv_bfloat16",
+           "bool": "unsigned char", "i64": "long long", "i32": "int"}
 
 
 def param_types(op: Operation) -> list[str]:
@@ -177,18 +216,24 @@ def host_run(ops: list[Operation], inputs: list[list[np.ndarray]], tmp: Path,
     """Run each kernel op (or its given kernel) on the CPU through the shim (one g++ build
     for all); their outputs."""
     kernels = kernels or [generate_kernel(op, CudaOptions()) for op in ops]
-    cpp = tmp / "host.cpp"
-    cpp.write_text(host_source(kernels, [param_types(op) for op in ops]))
-    so = tmp / "host.so"
-    r = subprocess.run([GXX, "-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", "-w", "-o", str(so),
-                        str(cpp)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-4000:]
-    lib = ctypes.CDLL(str(so))
+    params = [param_types(op) for op in ops]
+    parts = [range(j, len(ops), 2) for j in range(min(2, len(ops)))]
+
+    def build_part(j: int) -> ctypes.CDLL:
+        cpp, so = tmp / f"host{j}.cpp", tmp / f"host{j}.so"
+        cpp.write_text(host_source(kernels, params, parts[j]))
+        r = subprocess.run([GXX, "-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", "-w",
+                            f"-I{CUDA_INCLUDE}", "-o", str(so), str(cpp)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-4000:]
+        return ctypes.CDLL(str(so))
+
+    with ThreadPoolExecutor(2) as ex:
+        libs = list(ex.map(build_part, range(len(parts))))
     results = []
     for i, (op, ins) in enumerate(zip(ops, inputs)):
         outs = [np.zeros(tuple(res.type.shape), res.type.dtype.np_dtype) for res in op.results]
         arrays = [np.ascontiguousarray(x) for x in ins] + outs
         ptrs = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
-        getattr(lib, f"launch_{i}")(ptrs)
+        getattr(libs[i % len(libs)], f"launch_{i}")(ptrs)
         results.append(outs)
     return results

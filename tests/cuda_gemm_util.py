@@ -136,6 +136,11 @@ template <class T> static inline T __shfl_xor_sync(unsigned, T v, int x) {
   g_slot[threadIdx.x] = (double)v; g_bar->arrive_and_wait();
   T r = (T)g_slot[threadIdx.x ^ (unsigned)x]; g_bar->arrive_and_wait(); return r;
 }
+static inline void __pipeline_memcpy_async(void* d, const void* s, size_t n, size_t zfill = 0) {
+  std::memcpy(d, s, n - zfill); std::memset((char*)d + n - zfill, 0, zfill);
+}
+static inline void __pipeline_commit() {}
+static inline void __pipeline_wait_prior(size_t) {}
 static inline float zf(float x) { return x; }
 static inline float zf(__half x) { return __half2float(x); }
 static inline float zf(__nv_bfloat16 x) { return __bfloat162float(x); }
@@ -178,7 +183,8 @@ def host_source(kernels: list[CudaKernel], params: list[list[str]], which: range
     out = [SHIM]
     for i in which:
         k, ps = kernels[i], params[i]
-        src = re.sub(r"#include <(cuda_fp16|cuda_bf16|stdint|math|mma)\.h>\n", "", _renamed(k, f"kern{i}"))
+        src = re.sub(r"#include <(cuda_fp16|cuda_bf16|stdint|math|mma|cuda_pipeline)\.h>\n", "",
+                     _renamed(k, f"kern{i}"))
         out.append(src)
         nt = k.block[0] * k.block[1] * k.block[2]
         call = ", ".join(f"({t})args[{j}]" for j, t in enumerate(ps))

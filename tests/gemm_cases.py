@@ -90,6 +90,8 @@ def cases(dt: str) -> list[Case]:
         ("linear-nobias-silu", [((70, 33), dt), ((65, 33), dt)], _linear(False, "silu")),
         ("linear-tanh-gelu-scale", [((50, 64), dt), ((80, 64), dt), ((80,), dt), ((), dt)],
          _linear(True, "gelu_tanh", "mul")),
+        ("matmul-async-batched", [((2, 40, 48), dt), ((2, 48, 56), dt), ((56,), dt)], _mm("add")),
+        ("gemm-ta-async", [((24, 40), dt), ((24, 32), dt)], _gemm(True, False, 2.0, 0.0, "relu")),
         ("gemm-ta", [((23, 19), dt), ((23, 31), dt)], _gemm(True, False, 1.0, 0.0)),
         ("gemm-tb-c", [((19, 23), dt), ((31, 23), dt), ((31,), dt)], _gemm(False, True, 0.5, 2.0)),
         ("gemm-tatb-c2d-relu", [((27, 18), dt), ((34, 27), dt), ((18, 34), dt)],

@@ -36,6 +36,7 @@ class Operand:
     index: Index                       # A: (b, m, k); B: (b, k, n)
     k_contig: bool                     # consecutive k are adjacent in memory
     valid: Index | None = None         # extra condition (conv padding), or None
+    vec8: bool = False                 # aligned runs of 8 along the contiguous dim are contiguous
 
 
 @dataclass
@@ -210,53 +211,93 @@ extern "C" __global__ void __launch_bounds__({nt}) {spec.io.name}({spec.io.param
 """
 
 
-def wmma_source(spec: GemmSpec, cfg: WmmaConfig) -> str:
-    """The tensor-core (wmma, f16/bf16 in, fp32 accumulation) GEMM kernel for ``spec``."""
+def _async_tile(spec: GemmSpec, op: Operand, is_a: bool, rows: int, bk: int, nt: int, i0: str,
+                dst: Callable[[str, str], str]) -> str:
+    """cp.async of a tile in 16-byte chunks (8 elements along the contiguous dim), zero-filled
+    outside the matrix; needs :attr:`Operand.vec8`."""
+    per = rows * bk // 8 // nt
+    if op.k_contig:
+        rr, kk = f"(e / {bk // 8})", f"(e % {bk // 8}) * 8"
+    else:
+        rr, kk = f"(e % {rows // 8}) * 8", f"(e / {rows // 8})"
+    args = ("b", "gi", "gk") if is_a else ("b", "gk", "gi")
+    return (f"    #pragma unroll\n    for (int i = 0; i < {per}; ++i) {{\n"
+            f"      const int e = tid + i * {nt};\n"
+            f"      const int gi = {i0} + {rr}, gk = k0 + {kk};\n"
+            f"      const bool ok = gi < {spec.m if is_a else spec.n} && gk < {spec.k};\n"
+            f"      __pipeline_memcpy_async(&{dst(rr, kk)}, ok ? &{op.ptr}[{op.index(*args)}] : {op.ptr},"
+            f" 16, ok ? 0 : 16);\n    }}\n")
+
+
+def use_async(spec: GemmSpec, cfg: WmmaConfig, arch: int) -> bool:
+    """cp.async double buffering: sm_80+, both operands in aligned 8-element chunks."""
+    return (arch >= 80 and spec.a.vec8 and spec.b.vec8
+            and (cfg.bm * cfg.bk // 8) % cfg.threads == 0 and (cfg.bn * cfg.bk // 8) % cfg.threads == 0)
+
+
+def wmma_source(spec: GemmSpec, cfg: WmmaConfig, arch: int = 80) -> str:
+    """The tensor-core (wmma, f16/bf16 in, fp32 accumulation) GEMM kernel for ``spec``: two
+    shared stages filled by cp.async where :func:`use_async`, else tiles staged in registers."""
     t = storage(spec.a.dtype)
     nt, bm, bn, bk = cfg.threads, cfg.bm, cfg.bn, cfg.bk
     wm_rows, wn_cols = bm // cfg.warps_m, bn // cfg.warps_n
     fm, fn = wm_rows // 16, wn_cols // 16
     zero = store(spec.a.dtype, "0.0f")
+    stages = 2 if use_async(spec, cfg, arch) else 1
     # Shared layouts: A [m][k] (row_major) when k is contiguous in memory, else [k][m] (col_major);
     # B [k][n] (row_major) when n is contiguous, else [n][k] (col_major).
     if spec.a.k_contig:
-        a_decl, a_dst, a_lay = f"As[{bm}][{bk + 8}]", (lambda r, k: f"As[{r}][{k}]"), "row_major"
-        a_ptr, a_ld = f"&As[wm * {wm_rows} + i * 16][kk]", bk + 8
+        a_decl, a_lay, a_ld = f"As[{stages}][{bm}][{bk + 8}]", "row_major", bk + 8
+        a_dst = lambda r, k: f"As[st][{r}][{k}]"  # noqa: E731
+        a_ptr = f"&As[st][wm * {wm_rows} + i * 16][kk]"
     else:
-        a_decl, a_dst, a_lay = f"As[{bk}][{bm + 8}]", (lambda r, k: f"As[{k}][{r}]"), "col_major"
-        a_ptr, a_ld = f"&As[kk][wm * {wm_rows} + i * 16]", bm + 8
+        a_decl, a_lay, a_ld = f"As[{stages}][{bk}][{bm + 8}]", "col_major", bm + 8
+        a_dst = lambda r, k: f"As[st][{k}][{r}]"  # noqa: E731
+        a_ptr = f"&As[st][kk][wm * {wm_rows} + i * 16]"
     if spec.b.k_contig:
-        b_decl, b_dst, b_lay = f"Bs[{bn}][{bk + 8}]", (lambda r, k: f"Bs[{r}][{k}]"), "col_major"
-        b_ptr, b_ld = f"&Bs[wn * {wn_cols} + j * 16][kk]", bk + 8
+        b_decl, b_lay, b_ld = f"Bs[{stages}][{bn}][{bk + 8}]", "col_major", bk + 8
+        b_dst = lambda r, k: f"Bs[st][{r}][{k}]"  # noqa: E731
+        b_ptr = f"&Bs[st][wn * {wn_cols} + j * 16][kk]"
     else:
-        b_decl, b_dst, b_lay = f"Bs[{bk}][{bn + 8}]", (lambda r, k: f"Bs[{k}][{r}]"), "row_major"
-        b_ptr, b_ld = f"&Bs[kk][wn * {wn_cols} + j * 16]", bn + 8
-    ident = lambda x: x  # noqa: E731
-    la = _tile_load(spec, spec.a, True, bm, bk, nt, "m0", a_dst, zero, ident, target="ra")
-    lb = _tile_load(spec, spec.b, False, bn, bk, nt, "n0", b_dst, zero, ident, target="rb")
-    sa = _store_staged(bm, bk, nt, spec.a, a_dst, "ra")
-    sb = _store_staged(bn, bk, nt, spec.b, b_dst, "rb")
+        b_decl, b_lay, b_ld = f"Bs[{stages}][{bk}][{bn + 8}]", "row_major", bn + 8
+        b_dst = lambda r, k: f"Bs[st][{k}][{r}]"  # noqa: E731
+        b_ptr = f"&Bs[st][kk][wn * {wn_cols} + j * 16]"
     value = spec.finish("Cs[warp][r][c]", "b", "gm", "gn")
     epi = spec.epilogue.emit("v", spec.coords("b", "gm", "gn"), spec.linear("b", "gm", "gn"),
                              indent="          ")
-    return f"""{PRELUDE}#include <mma.h>
-
-extern "C" __global__ void __launch_bounds__({nt}) {spec.io.name}({spec.io.params()}) {{
-  // tensor-core GEMM (wmma 16x16x16, fp32 accumulation) {bm}x{bn}x{bk}, {cfg.warps_m}x{cfg.warps_n} warps
-  // {_dims(spec)}
-  using namespace nvcuda;
-  __shared__ __align__(32) {t} {a_decl};
-  __shared__ __align__(32) {t} {b_decl};
-  __shared__ __align__(32) float Cs[{nt // 32}][16][20];
-  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int wm = warp / {cfg.warps_n}, wn = warp % {cfg.warps_n};
-  const int b = blockIdx.z, m0 = blockIdx.y * {bm}, n0 = blockIdx.x * {bn};
-  (void)b;
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[{fm}][{fn}];
-  #pragma unroll
-  for (int i = 0; i < {fm}; ++i)
-    #pragma unroll
-    for (int j = 0; j < {fn}; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+    n_tiles = -(-spec.k // bk)
+    if stages == 2:
+        la = _async_tile(spec, spec.a, True, bm, bk, nt, "m0", a_dst)
+        lb = _async_tile(spec, spec.b, False, bn, bk, nt, "n0", b_dst)
+        # Stage st holds tile kt; tile kt+1 streams into the other stage during the mma of kt.
+        main = f"""  int st = 0, k0 = 0;
+{la}{lb}  __pipeline_commit();
+  for (int kt = 0; kt < {n_tiles}; ++kt) {{
+    if (kt + 1 < {n_tiles}) {{
+      st ^= 1;
+      k0 += {bk};
+{la}{lb}      __pipeline_commit();
+      st ^= 1;
+      __pipeline_wait_prior(1);
+    }} else {{
+      __pipeline_wait_prior(0);
+    }}
+    __syncthreads();
+@MMA@    __syncthreads();
+    st ^= 1;
+  }}
+"""
+        cs_decl = ("  // the A stages are free after the main loop: the epilogue scratch\n"
+                   "  float (*Cs)[16][20] = reinterpret_cast<float (*)[16][20]>(&As[0][0][0]);\n")
+        includes = "#include <mma.h>\n#include <cuda_pipeline.h>\n"
+        cs_static = ""
+    else:
+        ident = lambda x: x  # noqa: E731
+        la = _tile_load(spec, spec.a, True, bm, bk, nt, "m0", a_dst, zero, ident, target="ra")
+        lb = _tile_load(spec, spec.b, False, bn, bk, nt, "n0", b_dst, zero, ident, target="rb")
+        sa = _store_staged(bm, bk, nt, spec.a, a_dst, "ra")
+        sb = _store_staged(bn, bk, nt, spec.b, b_dst, "rb")
+        main = f"""  const int st = 0;
   {t} ra[{bm * bk // nt}], rb[{bn * bk // nt}];
   int k0 = 0;
 {la}{lb}  for (; k0 < {spec.k}; ) {{
@@ -265,7 +306,11 @@ extern "C" __global__ void __launch_bounds__({nt}) {spec.io.name}({spec.io.param
     k0 += {bk};
     if (k0 < {spec.k}) {{
 {la}{lb}    }}
-    #pragma unroll
+@MMA@  }}
+"""
+        cs_decl, includes = "", "#include <mma.h>\n"
+        cs_static = f"  __shared__ __align__(32) float Cs[{nt // 32}][16][20];\n"
+    mma = f"""    #pragma unroll
     for (int kk = 0; kk < {bk}; kk += 16) {{
       wmma::fragment<wmma::matrix_a, 16, 16, 16, {t}, wmma::{a_lay}> fa[{fm}];
       wmma::fragment<wmma::matrix_b, 16, 16, 16, {t}, wmma::{b_lay}> fb[{fn}];
@@ -278,8 +323,26 @@ extern "C" __global__ void __launch_bounds__({nt}) {spec.io.name}({spec.io.param
         #pragma unroll
         for (int j = 0; j < {fn}; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
     }}
-  }}
+"""
+    main = main.replace("@MMA@", mma)
+    staging = f"{stages} shared stages (cp.async)" if stages == 2 else "register-staged tiles"
+    return f"""{PRELUDE}{includes}
+extern "C" __global__ void __launch_bounds__({nt}) {spec.io.name}({spec.io.params()}) {{
+  // tensor-core GEMM (wmma 16x16x16, fp32 accumulation) {bm}x{bn}x{bk}, {cfg.warps_m}x{cfg.warps_n} warps
+  // {staging}; {_dims(spec)}
+  using namespace nvcuda;
+  __shared__ __align__(128) {t} {a_decl};
+  __shared__ __align__(128) {t} {b_decl};
+{cs_static}  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int wm = warp / {cfg.warps_n}, wn = warp % {cfg.warps_n};
+  const int b = blockIdx.z, m0 = blockIdx.y * {bm}, n0 = blockIdx.x * {bn};
+  (void)b;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[{fm}][{fn}];
   #pragma unroll
+  for (int i = 0; i < {fm}; ++i)
+    #pragma unroll
+    for (int j = 0; j < {fn}; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+{main}{cs_decl}  #pragma unroll
   for (int i = 0; i < {fm}; ++i) {{
     #pragma unroll
     for (int j = 0; j < {fn}; ++j) {{

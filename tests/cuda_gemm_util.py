@@ -136,11 +136,22 @@ template <class T> static inline T __shfl_xor_sync(unsigned, T v, int x) {
   g_slot[threadIdx.x] = (double)v; g_bar->arrive_and_wait();
   T r = (T)g_slot[threadIdx.x ^ (unsigned)x]; g_bar->arrive_and_wait(); return r;
 }
+// cp.async: copies queue per thread in commit groups and land only when waited for, so a
+// missing or early wait reads stale shared memory, as it may on a GPU.
+struct zcopy { void* d; const void* s; size_t n, zfill; };
+static thread_local std::vector<std::vector<zcopy>> g_groups(1);
 static inline void __pipeline_memcpy_async(void* d, const void* s, size_t n, size_t zfill = 0) {
-  std::memcpy(d, s, n - zfill); std::memset((char*)d + n - zfill, 0, zfill);
+  g_groups.back().push_back({d, s, n, zfill});
 }
-static inline void __pipeline_commit() {}
-static inline void __pipeline_wait_prior(size_t) {}
+static inline void __pipeline_commit() { g_groups.emplace_back(); }
+static inline void __pipeline_wait_prior(size_t keep) {
+  while (g_groups.size() > keep + 1) {
+    for (auto& c : g_groups.front()) {
+      std::memcpy(c.d, c.s, c.n - c.zfill); std::memset((char*)c.d + c.n - c.zfill, 0, c.zfill);
+    }
+    g_groups.erase(g_groups.begin());
+  }
+}
 static inline float zf(float x) { return x; }
 static inline float zf(__half x) { return __half2float(x); }
 static inline float zf(__nv_bfloat16 x) { return __bfloat162float(x); }

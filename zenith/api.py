@@ -24,15 +24,21 @@ from zenith.ir.printer import print_module
 from zenith.ir.types import Dim, TensorType
 
 TARGETS = ("auto", "cpu", "cuda")
+RUNTIMES = ("native", "interpreter")
 
 
 def resolve_target(target: str) -> str:
-    """The concrete target for ``target`` ("auto" picks the best one available)."""
+    """The concrete target for ``target`` ("auto": "cuda" when PyCUDA and a GPU are there, else "cpu")."""
     if target not in TARGETS:
         raise ZenithError(f"unknown target '{target}'; expected one of {', '.join(TARGETS)}")
-    if target == "cuda":
-        raise ZenithError("target 'cuda' is not available: Zenith has no CUDA backend yet; "
-                          "use target='cpu' (or 'auto')")
+    if target in ("cuda", "auto"):
+        from zenith.cuda_target import cuda_unavailable
+
+        reason = cuda_unavailable()
+        if reason is None:
+            return "cuda"
+        if target == "cuda":
+            raise ZenithError(f"target 'cuda' is not available: {reason}; use target='cpu' (or 'auto')")
     return "cpu"
 
 
@@ -50,6 +56,12 @@ def run_pipeline(module: Module, passes: str | Sequence[str] | None) -> None:
         run(module, text)
 
 
+def _on_device(x: Any) -> bool:
+    from zenith.runtime.cuda.io import is_device_array
+
+    return is_device_array(x)
+
+
 class CompiledModel:
     """A model compiled for one target; call it with NumPy arrays.
 
@@ -59,7 +71,7 @@ class CompiledModel:
     """
 
     def __init__(self, module: Module, target: str, executor: Executor) -> None:
-        self.module = module
+        self.module = module  # the optimized module (before fuse and plan-memory)
         self.target = target
         self.executor = executor
         fn = module.main
@@ -100,6 +112,9 @@ class CompiledModel:
         out, symbols = [], {}
         for name, t in zip(names, self.input_types):
             arr = given[name]
+            if self.target == "cuda" and _on_device(arr):  # checked by the CUDA executable
+                out.append(arr)
+                continue
             if not isinstance(arr, np.ndarray):  # Python numbers and lists: same kind only
                 arr = np.asarray(arr)
                 if arr.dtype.kind == t.dtype.np_dtype.kind or (
@@ -131,6 +146,21 @@ class CompiledModel:
                 out.append([next(it) for _ in range(int(kind.split(":")[1]))])
         return out
 
+    def report_dict(self) -> dict[str, Any]:
+        """What runs the model and how: see :meth:`report`."""
+        fn = getattr(self.executor, "report_dict", None)
+        if fn is not None:
+            return {"target": self.target, **fn()}
+        return {"target": self.target, "executor": type(self.executor).__name__}
+
+    def report(self) -> str:
+        """Kernels by kind and implementation, fused ops, arena against its lower bound and
+        naive size, memory-pool statistics, and which executor runs (with the reason for an
+        interpreter fallback). Figures are those of the last input-shape signature run."""
+        from zenith.report import format_report
+
+        return format_report(self.report_dict())
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         outs = self.unflatten(self.executor(self.bind(args, kwargs)))
         return outs[0] if len(outs) == 1 else tuple(outs)
@@ -140,7 +170,8 @@ def compile(model: ModelSource | Module, target: str = "auto", passes: str | Seq
             *, input_shapes: Mapping[str, Sequence[Dim]] | None = None,
             static_inputs: Mapping[str, Any] | None = None,
             base_dir: str | os.PathLike | None = None,
-            input_structure: Mapping[str, tuple] | None = None) -> CompiledModel:
+            input_structure: Mapping[str, tuple] | None = None,
+            runtime: str = "native", precision: str = "fp32") -> CompiledModel:
     """Compile an ONNX model (ModelProto, path or bytes) or a Zenith module for ``target``.
 
     ``passes`` is a pipeline string such as ``"canonicalize,cse,dce"`` (None: the
@@ -148,13 +179,32 @@ def compile(model: ModelSource | Module, target: str = "auto", passes: str | Seq
     input dims by input name;
     ``static_inputs`` fixes input values at compile time (those inputs are then
     not passed when calling); ``input_structure`` shapes sequence and optional inputs
-    (see :func:`zenith.load_onnx`).
+    (see :func:`zenith.load_onnx`). ``runtime`` picks the CPU executor: ``"native"`` (the
+    default: ``fuse,plan-memory``, CPU kernels and the runtime Executable) or
+    ``"interpreter"`` (the reference interpreter, an escape hatch).
+
+    ``precision`` ("fp32", "fp16", "bf16") runs ``lower-precision`` after the
+    pipeline: half compute, f32 statistics, f32 inputs and outputs. On "cuda"
+    that is the fast path (tensor cores); on "cpu" the lowered module runs as
+    it is (NumPy half arithmetic, for checking numerics, not for speed).
+    Target "cuda" (see docs/cuda.md) accepts NumPy arrays or torch CUDA tensors and
+    returns the same kind; it needs static shapes (``input_shapes=``).
     """
+    from zenith.cuda_target import precision_pipeline
+
+    lower = precision_pipeline(precision)
     tgt = resolve_target(target)
+    if runtime not in RUNTIMES:
+        raise ZenithError(f"unknown runtime '{runtime}'; expected one of {', '.join(RUNTIMES)}")
     if isinstance(model, Module):
         module = model.clone()
     else:
         module = load_onnx(model, input_shapes=input_shapes, static_inputs=static_inputs,
                            base_dir=base_dir, input_structure=input_structure)
     run_pipeline(module, passes)
-    return CompiledModel(module, tgt, executor_for(tgt, module))
+    if lower:
+        run_pipeline(module, lower)
+    if target == "auto" and tgt == "cuda" and not all(t.is_static for t in module.main.arg_types):
+        tgt = "cpu"  # the CUDA target needs static shapes; "auto" does not fail for want of them
+    key = tgt if runtime == "native" or tgt != "cpu" else f"{tgt}-{runtime}"
+    return CompiledModel(module, tgt, executor_for(key, module))

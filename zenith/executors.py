@@ -1,9 +1,9 @@
 """Executors: what runs a compiled module for a target.
 
 An executor factory takes the optimized module and returns a callable from a
-list of input arrays to a list of output arrays. The CPU target runs the
-reference interpreter until a native CPU runtime registers itself here with
-:func:`register_executor`.
+list of input arrays to a list of output arrays. The CPU target runs the CPU
+runtime (``zenith/cpu_executor.py``); ``cpu-interpreter`` runs the reference
+interpreter (``zenith.compile(..., runtime="interpreter")``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,21 @@ class InterpreterExecutor:
         return self.interp.run_block(self.fn.body, list(inputs), {})
 
 
-EXECUTORS: dict[str, ExecutorFactory] = {"cpu": InterpreterExecutor}
+def _cpu_runtime(module: Module) -> Executor:
+    from zenith.cpu_executor import CpuExecutor
+
+    return CpuExecutor(module)
+
+
+def cuda_executor(module: Module) -> Executor:
+    """Fuse, plan, generate CUDA, compile and load (see zenith/cuda_target.py)."""
+    from zenith.cuda_target import compile_cuda
+
+    return compile_cuda(module)
+
+
+EXECUTORS: dict[str, ExecutorFactory] = {"cpu": _cpu_runtime, "cpu-interpreter": InterpreterExecutor,
+                                         "cuda": cuda_executor}
 
 
 def register_executor(target: str, factory: ExecutorFactory) -> None:

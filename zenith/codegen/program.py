@@ -13,6 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from zenith.ir.diagnostics import ZenithError  # re-exported: the runtime's error type
+
+__all__ = ["Buffer", "Launch", "Program", "ZenithError"]
+
 BUFFER_KINDS = ("input", "param", "arena", "view")
 
 

@@ -1,0 +1,129 @@
+"""The CUDA source of every kernel of the end-to-end models compiles with ``nvcc -ptx``.
+
+Models: BERT-base (batch 1, seq 128, exported from a transformers config with
+random weights), ResNet-50 (the onnx light model) and a GPT-2 block, each
+through ``canonicalize,constant-fold,cse,dce`` then ``fuse,plan-memory``; plus
+f16 and bf16 modules of elementwise, reduction and pool kernels. Distinct kernels
+(sources equal up to the entry name) are bundled into one translation unit a
+architecture, compiled for sm_80 and sm_90 in parallel; any nvcc error fails.
+
+``PENDING_KINDS`` are generated in another branch (GEMM, conv, attention): their
+kernels are skipped only while no generator is registered for the kind, so they
+are covered as soon as the generators are merged. Every other kind must have one.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import zenith.codegen.cuda  # noqa: F401  (registers the generators)
+from benchmarks.fusion_report import PREPARE, export_bert, light_model
+from tests.cuda_programs import RandomProgram
+from tests.test_cuda_host import _pool_cases, _reduction_cases, _vector_cases
+from tests.test_onnx_models import gpt2_block_path, model_dir  # noqa: F401  (fixtures)
+from zenith.codegen.cuda.build import dedupe
+from zenith.codegen.cuda.kernel import GENERATORS, CudaKernel, generate_kernel
+from zenith.codegen.cuda.nvcc import bundle, compile_source, nvcc_path, rename_entry
+from zenith.ir import Module
+from zenith.ir.diagnostics import ZenithError
+from zenith.passes import run_pipeline
+
+PENDING_KINDS = {"matmul", "conv", "attention"}
+ARCHS = ("sm_80", "sm_90")
+
+pytestmark = pytest.mark.slow
+
+
+def _have_nvcc() -> bool:
+    try:
+        nvcc_path()
+        return True
+    except ZenithError:
+        return False
+
+
+needs_nvcc = pytest.mark.skipif(not _have_nvcc(), reason="nvcc (CUDA toolkit) is not installed")
+
+
+def _fused(path) -> Module:
+    import zenith
+
+    m = zenith.load_onnx(path)
+    run_pipeline(m, PREPARE)
+    run_pipeline(m, "fuse,plan-memory")
+    return m
+
+
+def _half_modules() -> dict[str, Module]:
+    """f16/bf16 modules: the host tests' low-precision cases and random injective programs."""
+    mods = {name: m for name, (m, _) in (_reduction_cases() | _pool_cases() | _vector_cases()).items()
+            if "f16" in name or "bf16" in name}
+    for seed in range(8):
+        dt = "f16" if seed % 2 else "bf16"
+        mods[f"random-{seed}-{dt}"] = RandomProgram(100 + seed, dt, steps=8).m
+    for m in mods.values():
+        run_pipeline(m, "fuse,plan-memory")
+    return mods
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, gpt2_block_path) -> dict[str, Module]:  # noqa: F811
+    pytest.importorskip("transformers")
+    bert = export_bert(tmp_path_factory.mktemp("bert") / "bert.onnx", seq=128)
+    mods = {"bert": _fused(bert), "resnet50": _fused(light_model("resnet50")),
+            "gpt2_block": _fused(gpt2_block_path)}
+    return mods | _half_modules()
+
+
+@pytest.fixture(scope="module")
+def kernels(models) -> dict[str, list[tuple[str, CudaKernel]]]:
+    """(kind, kernel) per model, for every kernel whose kind has a generator."""
+    out = {}
+    for name, m in models.items():
+        ops = [op for op in m.main.body if op.name == "zk.fused"]
+        out[name] = [(op.attr("kind"), generate_kernel(op)) for op in ops if op.attr("kind") in GENERATORS]
+    return out
+
+
+def test_every_kind_has_a_generator_except_pending(models):
+    kinds = {op.attr("kind") for m in models.values() for op in m.main.body if op.name == "zk.fused"}
+    assert {"elementwise", "reduction", "pool"} <= kinds
+    missing = kinds - set(GENERATORS) - PENDING_KINDS
+    assert not missing, f"kinds without a CUDA generator: {sorted(missing)}"
+    pending = sorted(PENDING_KINDS & kinds - set(GENERATORS))
+    if pending:
+        pytest.skip(f"generators not merged yet (their kernels are not compiled): {pending}")
+
+
+@needs_nvcc
+def test_every_kernel_compiles_to_ptx_for_sm80_and_sm90(kernels):
+    flat = [k for ks in kernels.values() for _, k in ks]
+    unique, _ = dedupe(flat)
+    entries = [f"{k.entry}_u{i}" for i, k in enumerate(unique)]
+    tu = bundle([rename_entry(k.source, k.entry, e) for k, e in zip(unique, entries)])
+    with ThreadPoolExecutor(len(ARCHS)) as pool:
+        ptx = list(pool.map(lambda a: compile_source(tu, a, "ptx", name="models", use_cache=False), ARCHS))
+    for arch, text in zip(ARCHS, ptx):
+        found = set(re.findall(r"\.entry\s+(\w+)", text.decode()))
+        missing = sorted(set(entries) - found)
+        assert not missing, f"{arch}: entries missing from the PTX: {missing[:5]}"
+        assert f".target {arch}" in text.decode()
+    counts = {name: len(ks) for name, ks in kernels.items() if name in ("bert", "resnet50", "gpt2_block")}
+    assert all(n > 0 for n in counts.values()), counts
+
+
+def test_kernels_follow_the_abi(kernels):
+    """extern "C" entry, inputs then outputs, launch geometry within CUDA limits."""
+    for name, ks in kernels.items():
+        for _kind, k in ks:
+            head = re.search(rf'extern "C" __global__ void {k.entry}\(([^)]*)\)', k.source)
+            assert head, f"{name}/{k.name}: no extern C entry"
+            params = [p.strip() for p in head.group(1).split(",")]
+            assert len(params) == k.n_inputs + k.n_outputs
+            assert all(p.startswith("const ") for p in params[:k.n_inputs])
+            assert not any(p.startswith("const ") for p in params[k.n_inputs:])
+            assert 1 <= k.block[0] <= 1024 and k.block[0] % 32 == 0 and 1 <= k.grid[0] < 2**31
+

@@ -1,0 +1,260 @@
+"""Fast paths for anchor kernels: GEMMs (matmul, linear, gemm) and 2-D convolution.
+
+The anchor writes into an output view (NumPy ``matmul(out=)``, BLAS underneath;
+convolution by im2col into a scratch buffer kept by the kernel, then one GEMM per
+image); its elementwise epilogue then runs over that buffer (``elementwise.chain``:
+generated C or NumPy ufuncs). Anything else (integer or low-precision dtypes,
+grouped or 1-D/3-D convolution, an anchor with a prologue) returns None and the
+kernel runs its references.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zenith.codegen.cpu.elementwise import chain
+from zenith.codegen.cpu.kernel import CpuOptions, Run, body_ops, register
+from zenith.ir.core import Operation, Value
+
+FLOATS = ("f32", "f64")
+
+
+def _split(op: Operation) -> tuple[Operation, list[Operation]] | None:
+    """(anchor, epilogue ops) when the anchor is the body's first op."""
+    ops = body_ops(op)
+    if not ops or not ops[0].has_trait("anchor") or any(o.regions for o in ops):
+        return None
+    return ops[0], ops[1:]
+
+
+def _float(*vals: Value) -> bool:
+    return all(v.type.dtype.name in FLOATS and v.type.is_static for v in vals)
+
+
+def _with_epilogue(op: Operation, anchor: Operation, epilogue: list[Operation], compute,
+                   options: CpuOptions, what: str) -> tuple[str, Run] | None:
+    """Wrap ``compute(ins, dest)`` (the anchor into ``dest``) with the epilogue."""
+    block = op.regions[0].blocks[0]
+    args, yields = list(block.args), list(block.terminator.operands)
+    h = anchor.results[0]
+    if h in yields:
+        dest_index = yields.index(h)
+    elif len(yields) == 1 and yields[0].type == h.type:
+        dest_index = 0  # the epilogue runs in place over the output
+    else:
+        return None
+    arg_pos = {v: i for i, v in enumerate(args)}
+    if not epilogue:
+        def run(ins: list[np.ndarray], outs: list[np.ndarray]) -> None:
+            compute(ins, outs[dest_index])
+        return f"numpy-{what}", run
+    ext = [v for v in dict.fromkeys(x for o in epilogue for x in o.operands)
+           if v in arg_pos]
+    how, tail = chain(epilogue, [h, *ext], yields, options, op.attr("name"))
+    picks = [arg_pos[v] for v in ext]
+
+    def run(ins: list[np.ndarray], outs: list[np.ndarray]) -> None:
+        dest = outs[dest_index]
+        compute(ins, dest)
+        tail([dest, *[ins[i] for i in picks]], outs)
+
+    return f"numpy-{what}+{how}", run
+
+
+@register("matmul")
+def build_gemm(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
+    split = _split(op)
+    if split is None:
+        return None
+    anchor, epilogue = split
+    if not _float(*anchor.operands, anchor.results[0]):
+        return None
+    block = op.regions[0].blocks[0]
+    pos = [list(block.args).index(v) if v in block.args else -1 for v in anchor.operands]
+    if -1 in pos:
+        return None
+    if anchor.name == "zt.linear":
+        k, n = anchor.operand(1).type.shape[1], anchor.operand(1).type.shape[0]
+        has_bias = anchor.num_operands == 3
+
+        def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
+            d2 = dest.reshape(-1, n)
+            np.matmul(ins[pos[0]].reshape(-1, k), ins[pos[1]].T, out=d2)
+            if has_bias:
+                np.add(d2, ins[pos[2]], out=d2)
+    elif anchor.name == "zt.matmul":
+        if anchor.operand(0).type.rank < 2 or anchor.operand(1).type.rank < 2:
+            return None
+
+        def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
+            np.matmul(ins[pos[0]], ins[pos[1]], out=dest)
+    elif anchor.name == "zt.gemm":
+        ta, tb = anchor.attr("trans_a"), anchor.attr("trans_b")
+        alpha, beta = anchor.attr("alpha"), anchor.attr("beta")
+        has_c = anchor.num_operands == 3
+
+        def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
+            a, b = ins[pos[0]], ins[pos[1]]
+            np.matmul(a.T if ta else a, b.T if tb else b, out=dest)
+            if alpha != 1.0:
+                np.multiply(dest, dest.dtype.type(alpha), out=dest)
+            if has_c:
+                c = ins[pos[2]]
+                np.add(dest, c if beta == 1.0 else c * dest.dtype.type(beta), out=dest)
+    else:
+        return None
+    return _with_epilogue(op, anchor, epilogue, compute, options, "gemm")
+
+
+@register("conv")
+def build_conv(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
+    split = _split(op)
+    if split is None:
+        return None
+    anchor, epilogue = split
+    x_t, w_t = anchor.operand(0).type, anchor.operand(1).type
+    if anchor.name != "zt.conv" or x_t.rank != 4 or not _float(*anchor.operands, anchor.results[0]):
+        return None
+    if (anchor.attr("group") or 1) != 1:
+        return None
+    block = op.regions[0].blocks[0]
+    if any(v not in block.args for v in anchor.operands):
+        return None
+    pos = [list(block.args).index(v) for v in anchor.operands]
+    n, c, hgt, wid = x_t.shape
+    m, _, kh, kw = w_t.shape
+    sh, sw = anchor.attr("strides") or (1, 1)
+    dh, dw = anchor.attr("dilations") or (1, 1)
+    pt, pl, pb, pr = anchor.attr("pads") or (0, 0, 0, 0)
+    if min(pb, pr) < 0:
+        return None
+    _, _, ho, wo = anchor.results[0].type.shape
+    dt = x_t.dtype.np_dtype
+    pointwise = kh == kw == 1 and sh == sw == 1 and not any((pt, pl, pb, pr))
+    has_bias = anchor.num_operands == 3
+    # kernel-owned scratch: the padded image (borders stay zero) and the im2col matrix
+    xp = np.zeros((c, hgt + pt + pb, wid + pl + pr), dt) if not pointwise else None
+    cols = np.empty((c, kh, kw, ho, wo), dt) if not pointwise else None
+    if xp is not None:
+        s0, s1, s2 = xp.strides
+        win = np.lib.stride_tricks.as_strided(
+            xp, (c, kh, kw, ho, wo), (s0, s1 * dh, s2 * dw, s1 * sh, s2 * sw), writeable=False)
+        interior = xp[:, pt:pt + hgt, pl:pl + wid]
+        cols2 = cols.reshape(c * kh * kw, ho * wo)
+
+    def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
+        x, w = ins[pos[0]], ins[pos[1]]
+        w2 = w.reshape(m, -1)
+        for i in range(n):
+            d2 = dest[i].reshape(m, ho * wo)
+            if pointwise:
+                np.matmul(w2, x[i].reshape(c, hgt * wid), out=d2)
+            else:
+                np.copyto(interior, x[i])
+                np.copyto(cols, win)
+                np.matmul(w2, cols2, out=d2)
+            if has_bias:
+                np.add(d2, ins[pos[2]][:, None], out=d2)
+
+    return _with_epilogue(op, anchor, epilogue, compute, options, "im2col-gemm")
+
+
+@register("pool")
+def build_max_pool(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
+    """2-D max pool (floor mode, no dilation): a running maximum over the window's offsets."""
+    split = _split(op)
+    if split is None:
+        return None
+    anchor, epilogue = split
+    x_t = anchor.operand(0).type
+    if anchor.name != "zt.max_pool" or x_t.rank != 4 or not _float(anchor.operand(0)) or \
+            anchor.attr("ceil_mode") or any(d != 1 for d in (anchor.attr("dilations") or (1, 1))):
+        return None
+    block = op.regions[0].blocks[0]
+    if anchor.operand(0) not in block.args:
+        return None
+    xi = list(block.args).index(anchor.operand(0))
+    n, c, hgt, wid = x_t.shape
+    kh, kw = anchor.attr("kernel_shape")
+    sh, sw = anchor.attr("strides") or (1, 1)
+    pt, pl, pb, pr = anchor.attr("pads") or (0, 0, 0, 0)
+    if min(pt, pl, pb, pr) < 0:
+        return None
+    _, _, ho, wo = anchor.results[0].type.shape
+    xp = np.full((n, c, hgt + pt + pb, wid + pl + pr), -np.inf, x_t.dtype.np_dtype)
+    interior = xp[:, :, pt:pt + hgt, pl:pl + wid]
+    taps = [xp[:, :, i:i + (ho - 1) * sh + 1:sh, j:j + (wo - 1) * sw + 1:sw]
+            for i in range(kh) for j in range(kw)]
+
+    def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
+        np.copyto(interior, ins[xi])
+        np.copyto(dest, taps[0])
+        for t in taps[1:]:
+            np.maximum(dest, t, out=dest)
+
+    return _with_epilogue(op, anchor, epilogue, compute, options, "maxpool")
+
+
+@register("attention")
+def build_attention(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
+    """Attention without grouped heads, soft cap or windows: two batched GEMMs around an
+    in-place softmax in a kernel-owned scores buffer (the reference's dead-row rule kept)."""
+    split = _split(op)
+    if split is None:
+        return None
+    anchor, epilogue = split
+    a = anchor.attr
+    q_t, k_t = anchor.operand(0).type, anchor.operand(1).type
+    if anchor.name != "zt.attention" or q_t.dtype.name != "f32" or \
+            not _float(*anchor.operands[:3], anchor.results[0]) or q_t.rank != 4 or \
+            q_t.shape[1] != k_t.shape[1] or (a("softcap") or 0) > 0 or \
+            (a("left_window_size") or -1) >= 0 or (a("right_window_size") or -1) >= 0:
+        return None
+    block = op.regions[0].blocks[0]
+    if any(v not in block.args for v in anchor.operands):
+        return None
+    pos = [list(block.args).index(v) for v in anchor.operands]
+    b, h, sq, d = q_t.shape
+    skv = k_t.shape[2]
+    if sq == 0 or skv == 0:
+        return None
+    dt = np.float32
+    scale = dt(a("scale") if a("scale") is not None else 1.0 / np.sqrt(d))
+    causal = None
+    if a("causal"):
+        off = 0 if (a("causal_align") or "upper_left") == "upper_left" else skv - sq
+        i, j = np.arange(sq)[:, None], np.arange(skv)[None, :]
+        causal = np.where(j > i + off, dt(-np.inf), dt(0))
+    scores = np.empty((b, h, sq, skv), dt)
+    peak = np.empty((b, h, sq, 1), dt)
+    has_mask = len(pos) == 4
+
+    def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
+        q, k, v = ins[pos[0]], ins[pos[1]], ins[pos[2]]
+        np.matmul(q, np.swapaxes(k, -1, -2), out=scores)
+        np.multiply(scores, scale, out=scores)
+        bias = causal
+        if has_mask:
+            m = ins[pos[3]]
+            if m.dtype == np.bool_:
+                m = np.where(m, dt(0), dt(-np.inf))
+            bias = m if bias is None else bias + m
+        if bias is not None:
+            np.add(scores, bias, out=scores)
+        with np.errstate(invalid="ignore", over="ignore"):
+            np.max(scores, axis=-1, keepdims=True, out=peak)
+            dead = ~np.isfinite(peak) & (peak < 0)
+            any_dead = bool(dead.any())
+            if any_dead:
+                peak[dead] = 0
+            np.subtract(scores, peak, out=scores)
+            np.exp(scores, out=scores)
+            np.sum(scores, axis=-1, keepdims=True, out=peak)
+            np.divide(scores, peak, out=scores)
+        if bias is not None:
+            bias_dead = np.all(np.isneginf(bias), axis=-1, keepdims=True)
+            if any_dead or bias_dead.any():
+                np.copyto(scores, dt(0), where=np.broadcast_to(bias_dead | dead, scores.shape))
+        np.matmul(scores, v, out=dest)
+
+    return _with_epilogue(op, anchor, epilogue, compute, options, "attention")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.fusion_report import PREPARE, light_model
+from benchmarks.fusion_report import PREPARE
 from tests.cuda_gemm_util import NVCC, build, fused, nvcc_ptx
 from tests.gemm_cases import _attn, _conv, _linear, cases, module
 from tests.test_onnx_models import gpt2_block_path, model_dir  # noqa: F401 (fixtures)
 from zenith.codegen.cuda import CudaOptions, generate_kernel
 from zenith.ir.diagnostics import ZenithError
+from zenith.tools.models import export_bert, light_model_path
 
 pytestmark = pytest.mark.skipif(NVCC is None, reason="nvcc not found")
 
@@ -101,22 +102,22 @@ def _model_kernels(m) -> list:
 @pytest.fixture(scope="module")
 def bert_path(tmp_path_factory):
     pytest.importorskip("transformers")
-    from benchmarks.fusion_report import export_bert
-
     return export_bert(tmp_path_factory.mktemp("bert") / "bert.onnx", seq=128)
 
 
 @pytest.mark.slow
-def test_model_kernels_compile(bert_path, gpt2_block_path, tmp_path):  # noqa: F811
+def test_model_kernels(bert_path, gpt2_block_path):  # noqa: F811
+    """Every matmul / conv / attention kernel of BERT-base (seq 128), ResNet-50 and a GPT-2
+    block generates, with the expected templates. (tests/test_cuda_ptx.py compiles every
+    kernel of these models, ours included, for sm_80 and sm_90.)"""
     import zenith
 
-    kernels, kinds = [], {}
-    for name, path in (("bert", bert_path), ("resnet50", light_model("resnet50")),
+    kinds = {}
+    for name, path in (("bert", bert_path), ("resnet50", light_model_path("resnet50")),
                        ("gpt2", gpt2_block_path)):
         ks = _model_kernels(zenith.load_onnx(path))
-        kinds[name] = sorted({k.notes["template"] for k in ks})
-        kernels += ks
-    assert any(t.startswith("conv") for t in kinds["resnet50"])
-    assert "flash-attention" in kinds["bert"] and "linear-simt" in kinds["bert"]
-    assert any(t.startswith(("linear", "gemm", "matmul")) for t in kinds["gpt2"])
-    nvcc_ptx(kernels, tmp_path)
+        assert ks, name
+        kinds[name] = {k.notes["template"] for k in ks}
+    assert kinds["resnet50"] == {"conv-simt", "gemm-simt"}, kinds["resnet50"]
+    assert {"flash-attention", "linear-simt"} <= kinds["bert"], kinds["bert"]
+    assert any(t.startswith(("linear", "gemm", "matmul")) for t in kinds["gpt2"]), kinds["gpt2"]

@@ -99,7 +99,7 @@ def _source(io: KernelIO, anchor: Operation, epi: Epilogue, threads: int) -> tup
     store = epi.emit("v", coords, f"((bb * {hq} + h) * {sq} + row) * {dv} + dd", indent="        ")
     src = f"""{PRELUDE}#include <math.h>
 
-extern "C" __global__ void __launch_bounds__({threads}) {io.name}({io.params()}) {{
+extern "C" __global__ void {io.name}({io.params()}) {{
   // flash attention: {rows} query rows x {t} threads each, key tiles of {KEY_TILE}
   // B {b}, Hq {hq}, Hkv {hkv}, Sq {sq}, Skv {skv}, D {d}, Dv {dv}
   __shared__ {ft} Ks[{KEY_TILE}][{d}];

@@ -158,7 +158,7 @@ def _direct_source(io: KernelIO, anchor: Operation, g: ConvGeom, epi: Epilogue) 
     epi_code = epi.emit("v", coords, "idx", indent="    ")
     grp_decl = f"  const int grp = m / {g.mg};\n  (void)grp;\n"
     return f"""{PRELUDE}
-extern "C" __global__ void __launch_bounds__({DIRECT_BLOCK}) {io.name}({io.params()}) {{
+extern "C" __global__ void {io.name}({io.params()}) {{
   // direct {anchor.name.split('.')[1]}: one thread per output element
   // group {g.group}, kernel {list(g.kernel)}
   const int idx = blockIdx.x * {DIRECT_BLOCK} + threadIdx.x;

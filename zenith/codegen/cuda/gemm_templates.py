@@ -167,7 +167,7 @@ def simt_source(spec: GemmSpec, cfg: SimtConfig) -> str:
     value = spec.finish("acc[i][j]", "b", m, n)
     epi = spec.epilogue.emit("v", spec.coords("b", m, n), spec.linear("b", m, n), indent="        ")
     return f"""{PRELUDE}
-extern "C" __global__ void __launch_bounds__({nt}) {spec.io.name}({spec.io.params()}) {{
+extern "C" __global__ void {spec.io.name}({spec.io.params()}) {{
   // SIMT GEMM {cfg.bm}x{cfg.bn}x{cfg.bk}, {cfg.tm}x{cfg.tn} per thread: {_dims(spec)}
   __shared__ {acc} As[{cfg.bk}][{cfg.bm}];
   __shared__ {acc} Bs[{cfg.bk}][{cfg.bn}];
@@ -327,7 +327,7 @@ def wmma_source(spec: GemmSpec, cfg: WmmaConfig, arch: int = 80) -> str:
     main = main.replace("@MMA@", mma)
     staging = f"{stages} shared stages (cp.async)" if stages == 2 else "register-staged tiles"
     return f"""{PRELUDE}{includes}
-extern "C" __global__ void __launch_bounds__({nt}) {spec.io.name}({spec.io.params()}) {{
+extern "C" __global__ void {spec.io.name}({spec.io.params()}) {{
   // tensor-core GEMM (wmma 16x16x16, fp32 accumulation) {bm}x{bn}x{bk}, {cfg.warps_m}x{cfg.warps_n} warps
   // {staging}; {_dims(spec)}
   using namespace nvcuda;

@@ -263,3 +263,56 @@ def fake_cuda_program(lowered: Lowered, drv: FakeDriver, block: tuple[int, int, 
         prog.kernels[launch.kernel] = CompiledCudaKernel(kernel, image, "sm_90")
         launch.config = {"grid": (len(launch.outputs), 1, 1), "block": block, "shared_bytes": 0}
     return prog
+
+
+class FakeTorchTensor:
+    """Looks like a torch CUDA tensor to the runtime (module ``torch...``), lives in fake memory."""
+
+    def __init__(self, drv: FakeDriver, shape: tuple[int, ...], dtype: str, contiguous: bool = True) -> None:
+        from zenith.runtime.cuda.dtypes import TORCH, numpy_dtype
+
+        self.drv, self.shape, self.dtype = drv, tuple(shape), dtype
+        self.zdt = TORCH[dtype]
+        self.np_dtype = numpy_dtype(self.zdt)
+        n = int(np.prod(self.shape, dtype=np.int64)) * self.np_dtype.itemsize
+        self.alloc = drv.mem_alloc(max(n, 1))
+        self.is_cuda = True
+        self.device = SimpleNamespace(index=0)
+        self._contiguous = contiguous
+
+    @classmethod
+    def of(cls, drv: FakeDriver, arr: np.ndarray) -> FakeTorchTensor:
+        from zenith.runtime.cuda.dtypes import TORCH, name_of_numpy
+
+        name = {v: k for k, v in TORCH.items()}[name_of_numpy(arr.dtype)]
+        t = cls(drv, arr.shape, name)
+        drv.write(int(t.alloc), arr)
+        return t
+
+    def data_ptr(self) -> int:
+        return int(self.alloc)
+
+    def is_contiguous(self) -> bool:
+        return self._contiguous
+
+    def numpy(self) -> np.ndarray:
+        return self.drv.read(int(self.alloc), self.shape, self.np_dtype)
+
+
+FakeTorchTensor.__module__ = "torch.fake"
+
+
+class FakeTorchHooks:
+    """Stands for PyTorch in torch mode: sync is logged, outputs are FakeTorchTensors."""
+
+    def __init__(self, drv: FakeDriver) -> None:
+        self.drv = drv
+
+    def sync(self, device: int) -> None:
+        self.drv.log.append(("torch_sync", device))
+
+    def empty(self, shape, dtype: str, device: int) -> FakeTorchTensor:
+        from zenith.runtime.cuda.dtypes import TORCH
+
+        name = {v: k for k, v in TORCH.items()}[dtype]
+        return FakeTorchTensor(self.drv, shape, name)

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.cuda_fake import FakeDriver, FakeGraphs, fake_cuda_program
+from tests.cuda_fake import FakeDriver, FakeGraphs, FakeTorchHooks, FakeTorchTensor, fake_cuda_program
 from zenith.codegen.lower import lower_function
 from zenith.interpreter import interpret
 from zenith.ir import DenseAttr, parse_module
@@ -308,3 +308,32 @@ def test_time_plan_runs_the_bound_plan_between_events(drv):
     assert len(times) == 3 and all(t == 2 * n + 1 for t in times)  # n launches + n execs between
     assert len([e for e in drv.log[before:] if e[0] == "launch"]) == 5 * n
     assert exe.pool.stats.bytes_in_use == sum(b.size for b in exe._param_blocks)
+
+
+def test_torch_mode_writes_outputs_in_place_and_copies_only_aliases(drv):
+    prog, ref = _program(drv)
+    exe = rt.CudaExecutable(prog)
+    exe.torch = FakeTorchHooks(drv)
+    for seed in range(3):  # fresh output tensors every call: a new pointer signature, direct launches
+        ins = _inputs(seed)
+        t_in = [FakeTorchTensor.of(drv, a) for a in ins]
+        before = len(drv.log)
+        outs = exe([t_in[0], t_in[1]])
+        new = drv.log[before:]
+        assert new[0] == ("torch_sync", 0)
+        assert all(isinstance(t, FakeTorchTensor) for t in outs)
+        _check(ref, ins, [t.numpy() for t in outs])
+        assert not [e for e in new if e[0] in ("htod", "dtoh")]  # no host copies
+        # r, h, j, s are written by their kernels; x (an input), t (r's root) and the second h are copied
+        dtod = [e for e in new if e[0] == "dtod"]
+        assert [e[1] for e in dtod] == [outs[k].data_ptr() for k in (2, 3, 6)]
+        assert dtod[0][2] == t_in[0].data_ptr()
+        launched = {a for e in new if e[0] == "launch" for a in e[5]}
+        assert {outs[k].data_ptr() for k in (0, 1, 4, 5)} <= launched
+        assert not {outs[k].data_ptr() for k in (2, 3, 6)} & launched
+    assert exe.stats()["outputs_in_place"] == 3 * 4 and exe.stats()["direct_runs"] == 3
+    with pytest.raises(ZenithError, match="not contiguous"):
+        bad = FakeTorchTensor(drv, (4, 8), "torch.float32", contiguous=False)
+        exe([bad, t_in[1]])
+    with pytest.raises(ZenithError, match="dtype f16 given, the model takes f32"):
+        exe([FakeTorchTensor(drv, (4, 8), "torch.float16"), t_in[1]])

@@ -54,8 +54,30 @@ COUNTERS = ("calls", "direct_runs", "graph_captures", "graph_launches", "kernel_
             "h2d_bytes", "d2h_bytes", "d2d_bytes", "outputs_in_place")
 
 
+class TorchHooks:
+    """What the executable asks of PyTorch in torch mode (tests replace it with a fake)."""
+
+    DTYPES = {"f64": "float64", "f32": "float32", "f16": "float16", "bf16": "bfloat16", "i8": "int8",
+              "i16": "int16", "i32": "int32", "i64": "int64", "u8": "uint8", "bool": "bool"}
+
+    def sync(self, device: int) -> None:
+        """Wait for PyTorch's current stream (the producers of the inputs)."""
+        import torch
+
+        torch.cuda.current_stream(device).synchronize()
+
+    def empty(self, shape: tuple[int, ...], dtype: str, device: int) -> Any:
+        import torch
+
+        if dtype not in self.DTYPES:
+            raise ZenithError(f"output dtype {dtype} has no torch dtype")
+        return torch.empty(shape, dtype=getattr(torch, self.DTYPES[dtype]), device=f"cuda:{device}")
+
+
 class CudaExecutable:
     """A program loaded on one GPU; call it with the program's inputs in order."""
+
+    torch: Any = TorchHooks()
 
     def __init__(self, program: Program, pool: MemoryPool | None = None, stream: Any = None,
                  graphs: bool = True, device: int = 0, context: DeviceContext | None = None) -> None:
@@ -87,8 +109,8 @@ class CudaExecutable:
             block = self.pool.allocate(host.nbytes)
             self._param_blocks.append(block)
             ptr = self.pool.address(block)
-            if host.nbytes:
-                self.drv.memcpy_htod(ptr, host)
+            if host.nbytes:  # as bytes: custom dtypes (bfloat16) have no buffer format
+                self.drv.memcpy_htod(ptr, host.reshape(-1).view(np.uint8))
             ptrs.append(ptr)
         return ptrs
 
@@ -210,24 +232,13 @@ class CudaExecutable:
         return ptr
 
     def _sync_torch(self) -> None:
-        import torch
-
-        torch.cuda.current_stream(self.ctx.device_index).synchronize()
+        self.torch.sync(self.ctx.device_index)
 
     def _torch_outputs(self) -> tuple[list[Any], dict[int, int]]:
-        import torch
-
-        from zenith.runtime.cuda.dtypes import NUMPY
-
-        tdt = {k: getattr(torch, n) for k, n in (("f64", "float64"), ("f32", "float32"),
-               ("f16", "float16"), ("bf16", "bfloat16"), ("i8", "int8"), ("i16", "int16"),
-               ("i32", "int32"), ("i64", "int64"), ("u8", "uint8"), ("bool", "bool"))}
         outs, redirect = [], {}
         for o, root in zip(self.program.outputs, self._out_roots):
             b = self.program.buffers[o]
-            if b.dtype not in tdt:
-                raise ZenithError(f"output dtype {b.dtype} has no torch dtype (have {', '.join(NUMPY)})")
-            t = torch.empty(b.shape, dtype=tdt[b.dtype], device=f"cuda:{self.ctx.device_index}")
+            t = self.torch.empty(b.shape, b.dtype, self.ctx.device_index)
             outs.append(t)
             if root is not None:
                 redirect[root] = int(t.data_ptr())

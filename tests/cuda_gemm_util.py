@@ -140,7 +140,9 @@ template <class T> static inline T __shfl_xor_sync(unsigned, T v, int x) {
 // missing or early wait reads stale shared memory, as it may on a GPU.
 struct zcopy { void* d; const void* s; size_t n, zfill; };
 static thread_local std::vector<std::vector<zcopy>> g_groups(1);
+static int g_fault;  // a misaligned cp.async: a fault on a GPU
 static inline void __pipeline_memcpy_async(void* d, const void* s, size_t n, size_t zfill = 0) {
+  if (((uintptr_t)d | (uintptr_t)s) % n) { g_fault = 1; return; }
   g_groups.back().push_back({d, s, n, zfill});
 }
 static inline void __pipeline_commit() { g_groups.emplace_back(); }
@@ -200,8 +202,8 @@ def host_source(kernels: list[CudaKernel], params: list[list[str]], which: range
         nt = k.block[0] * k.block[1] * k.block[2]
         call = ", ".join(f"({t})args[{j}]" for j, t in enumerate(ps))
         out.append(f"""
-extern "C" void launch_{i}(void** args) {{
-  std::barrier<> bar({nt}); g_bar = &bar;
+extern "C" int launch_{i}(void** args) {{
+  std::barrier<> bar({nt}); g_bar = &bar; g_fault = 0;
   std::vector<std::thread> ts;
   for (unsigned t = 0; t < {nt}; ++t) ts.emplace_back([=] {{
     threadIdx = zdim3{{t % {k.block[0]}, (t / {k.block[0]}) % {k.block[1]}, t / {k.block[0] * k.block[1]}}};
@@ -213,6 +215,7 @@ extern "C" void launch_{i}(void** args) {{
       }}
   }});
   for (auto& th : ts) th.join();
+  return g_fault;
 }}
 """)
     return "\n".join(out)
@@ -251,6 +254,7 @@ def host_run(ops: list[Operation], inputs: list[list[np.ndarray]], tmp: Path,
         outs = [np.zeros(tuple(res.type.shape), res.type.dtype.np_dtype) for res in op.results]
         arrays = [np.ascontiguousarray(x) for x in ins] + outs
         ptrs = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
-        getattr(libs[i % len(libs)], f"launch_{i}")(ptrs)
+        fault = getattr(libs[i % len(libs)], f"launch_{i}")(ptrs)
+        assert fault == 0, f"{kernels[i].name}: misaligned cp.async (a fault on a GPU)"
         results.append(outs)
     return results

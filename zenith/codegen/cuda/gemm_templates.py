@@ -212,9 +212,10 @@ extern "C" __global__ void {spec.io.name}({spec.io.params()}) {{
 
 
 def _async_tile(spec: GemmSpec, op: Operand, is_a: bool, rows: int, bk: int, nt: int, i0: str,
-                dst: Callable[[str, str], str]) -> str:
+                dst: Callable[[str, str], str], zero: str) -> str:
     """cp.async of a tile in 16-byte chunks (8 elements along the contiguous dim), zero-filled
-    outside the matrix; needs :attr:`Operand.vec8`."""
+    outside the matrix; needs :attr:`Operand.vec8`, and 16-byte aligned inputs at run time
+    (``vec_ok``; else the same chunks by plain loads)."""
     per = rows * bk // 8 // nt
     if op.k_contig:
         rr, kk = f"(e / {bk // 8})", f"(e % {bk // 8}) * 8"
@@ -225,8 +226,13 @@ def _async_tile(spec: GemmSpec, op: Operand, is_a: bool, rows: int, bk: int, nt:
             f"      const int e = tid + i * {nt};\n"
             f"      const int gi = {i0} + {rr}, gk = k0 + {kk};\n"
             f"      const bool ok = gi < {spec.m if is_a else spec.n} && gk < {spec.k};\n"
-            f"      __pipeline_memcpy_async(&{dst(rr, kk)}, ok ? &{op.ptr}[{op.index(*args)}] : {op.ptr},"
-            f" 16, ok ? 0 : 16);\n    }}\n")
+            f"      if (vec_ok) {{\n"
+            f"        __pipeline_memcpy_async(&{dst(rr, kk)}, ok ? &{op.ptr}[{op.index(*args)}] : {op.ptr},"
+            f" 16, ok ? 0 : 16);\n"
+            f"      }} else {{  // an input not 16-byte aligned: plain loads of the same 8 elements\n"
+            f"        #pragma unroll\n        for (int q = 0; q < 8; ++q)\n"
+            f"          (&{dst(rr, kk)})[q] = ok ? (&{op.ptr}[{op.index(*args)}])[q] : {zero};\n"
+            f"      }}\n    }}\n")
 
 
 def use_async(spec: GemmSpec, cfg: WmmaConfig, arch: int) -> bool:
@@ -267,10 +273,12 @@ def wmma_source(spec: GemmSpec, cfg: WmmaConfig, arch: int = 80) -> str:
                              indent="          ")
     n_tiles = -(-spec.k // bk)
     if stages == 2:
-        la = _async_tile(spec, spec.a, True, bm, bk, nt, "m0", a_dst)
-        lb = _async_tile(spec, spec.b, False, bn, bk, nt, "n0", b_dst)
+        la = _async_tile(spec, spec.a, True, bm, bk, nt, "m0", a_dst, zero)
+        lb = _async_tile(spec, spec.b, False, bn, bk, nt, "n0", b_dst, zero)
         # Stage st holds tile kt; tile kt+1 streams into the other stage during the mma of kt.
         main = f"""  int st = 0, k0 = 0;
+  const bool vec_ok = ((reinterpret_cast<uintptr_t>({spec.a.ptr}) | reinterpret_cast<uintptr_t>({spec.b.ptr}))
+                       & 15) == 0;
 {la}{lb}  __pipeline_commit();
   for (int kt = 0; kt < {n_tiles}; ++kt) {{
     if (kt + 1 < {n_tiles}) {{

@@ -13,7 +13,7 @@ from tests.cuda_gemm_util import CUDA_INCLUDE, GXX, fused, host_run
 from tests.gemm_cases import cases, module
 from zenith.codegen.cuda import CudaOptions, generate_kernel
 from zenith.codegen.cuda.gemm import generate_matmul
-from zenith.codegen.cuda.gemm_templates import SIMT_CONFIGS
+from zenith.codegen.cuda.gemm_templates import SIMT_CONFIGS, WMMA_CONFIGS
 from zenith.interpreter import interpret
 from zenith.tolerance import assert_close
 
@@ -68,23 +68,28 @@ def test_f16_bf16_kernels_match_interpreter(tmp_path):
            + [(c, "bf16", 1) for c in cases("bf16") if c[0] in bf16], tmp_path)
 
 
-def test_every_simt_tile_config(tmp_path):
-    """Each SIMT tile on a shape with partial edge tiles in M, N and K (forced config)."""
-    case = next(c for c in cases("f32") if c[0] == "linear-bias-gelu-res")
+def test_every_tile_config(tmp_path):
+    """Each SIMT tile (f32) and each tensor-core tile (f16; cp.async and register-staged) on
+    shapes with partial edge tiles in M, N and K (configuration forced)."""
+    picks = [("linear-bias-gelu-res", "f32", t) for t in SIMT_CONFIGS]
+    picks += [(name, "f16", t) for name in ("linear-bias-gelu-res", "gemm-tatb-c2d-relu")
+              for t in WMMA_CONFIGS]
     rng = np.random.default_rng(1)
-    ops, args, want = [], [], []
-    for _ in SIMT_CONFIGS:
-        m = module(case)
+    ops, args, want, kernels = [], [], [], []
+    for name, dt, tile in picks:
+        m = module(next(c for c in cases(dt) if c[0] == name))
         x = _inputs(m, rng)
         want.append(interpret(m, x))
         (op,) = fused(m)
         ops.append(op)
         args.append([x[m.main.args.index(v)] for v in op.operands])
-    kernels = [generate_matmul(op, CudaOptions(), tile=name) for op, name in zip(ops, SIMT_CONFIGS)]
-    assert [k.notes["tile"] for k in kernels] == list(SIMT_CONFIGS)
+        kernels.append(generate_matmul(op, CudaOptions(arch="sm_80"), tile=tile))
+        assert kernels[-1].notes["tile"] == tile
+    stages = {k.notes.get("stages", "")[:1] for k, (_, dt, _) in zip(kernels, picks) if dt == "f16"}
+    assert stages >= {"1", "2"}
     got = host_run(ops, args, tmp_path, kernels)
-    for name, w, g in zip(SIMT_CONFIGS, want, got):
-        assert_close(w[0], g[0], scale=2, what=f"tile {name}")
+    for (name, dt, tile), w, g in zip(picks, want, got):
+        assert_close(w[0], g[0], scale=2 if dt == "f32" else 1, what=f"{name} {dt} tile {tile}")
 
 
 def test_cp_async_gemm_with_misaligned_inputs(tmp_path):

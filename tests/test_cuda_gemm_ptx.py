@@ -69,6 +69,7 @@ def test_low_precision_gemms_use_tensor_cores(case_kernels):
                 assert t.endswith(want), f"{name} {dt}: {t}"
     tiles = {n: k.notes.get("tile") for n, k in case_kernels["f16"]}
     assert tiles["big-linear"] == "128x128x32" and tiles["bert-ffn"] == "64x64x32"
+    assert tiles["resnet-conv"] == tiles["linear-nobias-silu"] == "32x32x32"  # fill the SMs
     assert dict(case_kernels["f16"])["resnet-conv"].notes["template"] == "conv-wmma"
     assert dict(case_kernels["f32"])["conv-depthwise"].notes["template"] == "conv-direct"
 

@@ -85,7 +85,8 @@ SIMT_CONFIGS = {"128x128x8": SimtConfig(128, 128, 8, 8, 8),
                 "64x64x16": SimtConfig(64, 64, 16, 4, 4),
                 "32x32x16": SimtConfig(32, 32, 16, 2, 2)}
 WMMA_CONFIGS = {"128x128x32": WmmaConfig(128, 128, 32, 2, 4),
-                "64x64x32": WmmaConfig(64, 64, 32, 2, 2)}
+                "64x64x32": WmmaConfig(64, 64, 32, 2, 2),
+                "32x32x32": WmmaConfig(32, 32, 32, 2, 2)}
 
 
 def _dims(spec: GemmSpec) -> str:
@@ -103,20 +104,28 @@ def grid_of(spec: GemmSpec, bm: int, bn: int) -> tuple[int, int, int]:
     return (-(-spec.n // bn), gy, gz)
 
 
-def choose_simt(spec: GemmSpec, sms: int = 108) -> str:
-    """The largest tile that still gives about one wave of blocks (small shapes: 32x32)."""
+SMS = 108  # streaming multiprocessors of the smallest target (A100); H100 has 132
+
+
+def choose_simt(spec: GemmSpec, sms: int = SMS) -> str:
+    """The largest tile that still fills the GPU with one wave of blocks; below that, 64x64
+    unless it leaves most SMs idle (then 32x32: 4x the blocks)."""
     for name in ("128x128x8", "64x64x16"):
         c = SIMT_CONFIGS[name]
         if spec.m >= c.bm // 2 and spec.n >= c.bn // 2 and _blocks(spec, c.bm, c.bn) >= sms:
             return name
-    return "64x64x16" if spec.m >= 48 and spec.n >= 48 and spec.k >= 16 else "32x32x16"
+    if spec.m >= 48 and spec.n >= 48 and spec.k >= 16 and _blocks(spec, 64, 64) >= sms // 2:
+        return "64x64x16"
+    return "32x32x16"
 
 
-def choose_wmma(spec: GemmSpec, sms: int = 108) -> str:
-    c = WMMA_CONFIGS["128x128x32"]
-    if spec.m >= 128 and spec.n >= 128 and _blocks(spec, c.bm, c.bn) >= sms:
+def choose_wmma(spec: GemmSpec, sms: int = SMS) -> str:
+    """As :func:`choose_simt`, over the tensor-core tiles."""
+    if spec.m >= 128 and spec.n >= 128 and _blocks(spec, 128, 128) >= sms:
         return "128x128x32"
-    return "64x64x32"
+    if _blocks(spec, 64, 64) >= sms // 2 or spec.m * spec.n >= 4 * 64 * 64 * sms:
+        return "64x64x32"
+    return "32x32x32"
 
 
 def _mapping(op: Operand, rows: int, bk: int) -> tuple[str, str]:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.cuda_gemm_util import CUDA_INCLUDE, GXX, fused, host_run
-from tests.gemm_cases import cases, module
+from tests.gemm_cases import cases, module, random_inputs
 from zenith.codegen.cuda import CudaOptions, generate_kernel
 from zenith.codegen.cuda.gemm import generate_matmul
 from zenith.codegen.cuda.gemm_templates import SIMT_CONFIGS, WMMA_CONFIGS
@@ -20,24 +20,11 @@ from zenith.tolerance import assert_close
 pytestmark = pytest.mark.skipif(GXX is None or CUDA_INCLUDE is None, reason="needs g++ and the CUDA headers")
 
 
-def _inputs(m, rng) -> list[np.ndarray]:
-    out = []
-    for a in m.main.args:
-        shape, dt = tuple(a.type.shape), a.type.dtype.np_dtype
-        if dt == np.bool_:
-            x = rng.random(shape) < 0.6
-            x[..., 0, :] = False     # a query row that attends nothing: output 0
-            out.append(x)
-        else:
-            out.append(rng.standard_normal(shape).astype(dt))
-    return out
-
-
 def _check(cs: list, tmp_path) -> None:
     """``cs``: (case, dtype, tolerance scale); all kernels in one g++ build."""
     rng = np.random.default_rng(0)
     mods = [module(c) for c, _, _ in cs]
-    ins = [_inputs(m, rng) for m in mods]
+    ins = [random_inputs(m, rng) for m in mods]
     want = [interpret(m, x) for m, x in zip(mods, ins)]
     ops = []
     for (c, _, _), m in zip(cs, mods):
@@ -78,7 +65,7 @@ def test_every_tile_config(tmp_path):
     ops, args, want, kernels = [], [], [], []
     for name, dt, tile in picks:
         m = module(next(c for c in cases(dt) if c[0] == name))
-        x = _inputs(m, rng)
+        x = random_inputs(m, rng)
         want.append(interpret(m, x))
         (op,) = fused(m)
         ops.append(op)
@@ -92,13 +79,13 @@ def test_every_tile_config(tmp_path):
         assert_close(w[0], g[0], scale=2 if dt == "f32" else 1, what=f"{name} {dt} tile {tile}")
 
 
-def test_cp_async_gemm_with_misaligned_inputs(tmp_path):
+def test_cp_async_gemm_with_misalignedrandom_inputs(tmp_path):
     """A cp.async kernel given inputs that are not 16-byte aligned (a torch view with an
     offset, say) falls back to plain loads of the same chunks."""
     case = next(c for c in cases("f16") if c[0] == "matmul-async-batched")
     m = module(case)
     rng = np.random.default_rng(3)
-    x = _inputs(m, rng)
+    x = random_inputs(m, rng)
     want = interpret(m, x)
     (op,) = fused(m)
     kernel = generate_kernel(op, CudaOptions(arch="sm_80"))

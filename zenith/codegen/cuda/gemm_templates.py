@@ -5,7 +5,8 @@ C index expressions into the kernel's inputs (so a transposed, broadcast or
 im2col-gathered operand is only another expression), plus the anchor's finish
 (alpha, bias, beta C) and the fused epilogue. Two templates write it:
 
-- :func:`simt_source`: shared-memory tiles of A and B, each thread an
+- :func:`simt_source`: shared-memory tiles of A and B (the next tile's loads
+  issued to registers before the current tile's FMAs), each thread an
   ``TM x TN`` register block of outputs (interleaved so that stores coalesce),
   any M/N/K by bounds checks; f32/f64 and the small-size fallback of f16/bf16
   (loads widened to float, fp32 accumulation).
@@ -168,10 +169,13 @@ def simt_source(spec: GemmSpec, cfg: SimtConfig) -> str:
     fma = "fmaf" if acc == "float" else "fma"
     cols = cfg.bn // cfg.tn
     rows_stride, cols_stride = cfg.bm // cfg.tm, cfg.bn // cfg.tn
-    la = _tile_load(spec, spec.a, True, cfg.bm, cfg.bk, nt, "m0",
-                    lambda r, k: f"As[{k}][{r}]", f"({acc})0", lambda x: f"({acc}){load(spec.a.dtype, x)}")
-    lb = _tile_load(spec, spec.b, False, cfg.bn, cfg.bk, nt, "n0",
-                    lambda r, k: f"Bs[{k}][{r}]", f"({acc})0", lambda x: f"({acc}){load(spec.b.dtype, x)}")
+    a_dst, b_dst = (lambda r, k: f"As[{k}][{r}]"), (lambda r, k: f"Bs[{k}][{r}]")
+    la = _tile_load(spec, spec.a, True, cfg.bm, cfg.bk, nt, "m0", a_dst, f"({acc})0",
+                    lambda x: f"({acc}){load(spec.a.dtype, x)}", target="pa")
+    lb = _tile_load(spec, spec.b, False, cfg.bn, cfg.bk, nt, "n0", b_dst, f"({acc})0",
+                    lambda x: f"({acc}){load(spec.b.dtype, x)}", target="pb")
+    sa = _store_staged(cfg.bm, cfg.bk, nt, spec.a, a_dst, "pa")
+    sb = _store_staged(cfg.bn, cfg.bk, nt, spec.b, b_dst, "pb")
     m, n = "gm", "gn"
     value = spec.finish("acc[i][j]", "b", m, n)
     epi = spec.epilogue.emit("v", spec.coords("b", m, n), spec.linear("b", m, n), indent="        ")
@@ -189,8 +193,15 @@ extern "C" __global__ void {spec.io.name}({spec.io.params()}) {{
   for (int i = 0; i < {cfg.tm}; ++i)
     #pragma unroll
     for (int j = 0; j < {cfg.tn}; ++j) acc[i][j] = ({acc})0;
-  for (int k0 = 0; k0 < {spec.k}; k0 += {cfg.bk}) {{
-{la}{lb}    __syncthreads();
+  // The next tile's global loads go to registers (pa, pb) before the current tile's FMAs.
+  {acc} pa[{cfg.bm * cfg.bk // nt}], pb[{cfg.bn * cfg.bk // nt}];
+  int k0 = 0;
+{la}{lb}  for (; k0 < {spec.k}; ) {{
+    __syncthreads();
+{sa}{sb}    __syncthreads();
+    k0 += {cfg.bk};
+    if (k0 < {spec.k}) {{
+{la}{lb}    }}
     #pragma unroll
     for (int kk = 0; kk < {cfg.bk}; ++kk) {{
       {acc} ra[{cfg.tm}], rb[{cfg.tn}];
@@ -203,7 +214,6 @@ extern "C" __global__ void {spec.io.name}({spec.io.params()}) {{
         #pragma unroll
         for (int j = 0; j < {cfg.tn}; ++j) acc[i][j] = {fma}(ra[i], rb[j], acc[i][j]);
     }}
-    __syncthreads();
   }}
   #pragma unroll
   for (int i = 0; i < {cfg.tm}; ++i) {{

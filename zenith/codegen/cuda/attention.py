@@ -51,6 +51,40 @@ def _lit(ft: str, x: float) -> str:
     return f"{float(x)!r}f" if ft == "float" else repr(float(x))
 
 
+def score_parts(io: KernelIO, anchor: Operation, ft: str) -> tuple[int, str, str, str]:
+    """C pieces turning score ``s`` of key ``j`` for query ``row`` (head ``h``, batch ``bb``)
+    into its biased value: (causal offset, mask statement, masked-out condition, softcap
+    statement)."""
+    where = f"{io.where}: 'zt.attention'"
+    b, hq, sq, _ = static_shape(anchor.operand(0), where)
+    skv = static_shape(anchor.operand(1), where)[2]
+    at = op_attrs(anchor)
+    f = "f" if ft == "float" else ""
+    offset = skv - sq if at["causal_align"] == "lower_right" else 0
+    bias = ""
+    if len(anchor.operands) == 4:
+        mask = anchor.operand(3)
+        ms = static_shape(mask, where)
+        ref = f"{_ptr(io, anchor, 3)}[{broadcast_index(ms, (b, hq, sq, skv), ['bb', 'h', 'row', 'j'])}]"
+        if mask.type.dtype.is_bool:
+            bias = f"if (!{ref}) s = -INFINITY;"
+        else:
+            bias = f"s += ({ft}){load(mask.type.dtype, ref)};"
+    limits = []
+    if at["causal"]:
+        limits.append(f"j > row + {offset}")
+    if at["left_window_size"] >= 0:
+        limits.append(f"j < row + {offset - at['left_window_size']}")
+    if at["right_window_size"] >= 0:
+        limits.append(f"j > row + {offset + at['right_window_size']}")
+    limits.append(f"j >= {skv}")
+    softcap = ""
+    if at["softcap"] > 0:
+        c = _lit(ft, at["softcap"])
+        softcap = f"s = {c} * tanh{f}(s / {c});"
+    return offset, bias, " || ".join(limits), softcap
+
+
 def _source(io: KernelIO, anchor: Operation, epi: Epilogue, threads: int) -> tuple[str, tuple]:
     where = f"{io.where}: 'zt.attention'"
     q, k, v = (static_shape(x, where) for x in anchor.operands[:3])
@@ -65,29 +99,7 @@ def _source(io: KernelIO, anchor: Operation, epi: Epilogue, threads: int) -> tup
     scale = at["scale"] if at["scale"] is not None else 1.0 / math.sqrt(d)
     pq, pk, pv = (_ptr(io, anchor, i) for i in range(3))
     qdt = anchor.operand(0).type.dtype
-    offset = skv - sq if at["causal_align"] == "lower_right" else 0
-    # The score of key j for this row: scaled dot, softcap, mask, causal / window bias.
-    bias = []
-    if len(anchor.operands) == 4:
-        mask = anchor.operand(3)
-        ms = static_shape(mask, where)
-        ref = f"{_ptr(io, anchor, 3)}[{broadcast_index(ms, (b, hq, sq, skv), ['bb', 'h', 'row', 'j'])}]"
-        if mask.type.dtype.is_bool:
-            bias.append(f"if (!{ref}) s = -INFINITY;")
-        else:
-            bias.append(f"s += ({ft}){load(mask.type.dtype, ref)};")
-    limits = []
-    if at["causal"]:
-        limits.append(f"j > row + {offset}")
-    if at["left_window_size"] >= 0:
-        limits.append(f"j < row + {offset - at['left_window_size']}")
-    if at["right_window_size"] >= 0:
-        limits.append(f"j > row + {offset + at['right_window_size']}")
-    limits.append(f"j >= {skv}")
-    softcap = ""
-    if at["softcap"] > 0:
-        c = _lit(ft, at["softcap"])
-        softcap = f"s = {c} * tanh{f}(s / {c});"
+    offset, bias, limits, softcap = score_parts(io, anchor, ft)
     # Tiles past the causal limit of every row of the block: the loop stops there.
     kv_end = f"min({skv}, r0 + {rows + offset})" if at["causal"] else str(skv)
     shuffles = "".join(f"      s += __shfl_xor_sync(0xffffffffu, s, {o});\n"
@@ -142,10 +154,10 @@ extern "C" __global__ void {io.name}({io.params()}) {{
         if (dd < {d}) s += qr[i] * Ks[jj][dd];
       }}
 {shuffles}      {softcap}
-      if ({' || '.join(limits)}) {{
+      if ({limits}) {{
         s = -INFINITY;
       }} else {{
-        {' '.join(bias)}
+        {bias}
       }}
       sc[jj] = s;
       tile_max = fmax{f}(tile_max, s);

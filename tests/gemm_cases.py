@@ -122,6 +122,10 @@ def cases(dt: str) -> list[Case]:
                                       ((6, 10), "bool")], _attn()),
         ("attn-window-softcap", [((1, 1, 20, 80), dt), ((1, 1, 20, 80), dt), ((1, 1, 20, 72), dt)],
          _attn_nomask(left_window_size=4, right_window_size=2, softcap=5.0)),
+        ("attn-gqa-lr-bool-d32", [((1, 4, 20, 32), dt), ((1, 2, 45, 32), dt), ((1, 2, 45, 16), dt),
+                                  ((20, 45), "bool")], _attn(causal=True, causal_align="lower_right")),
+        ("attn-window-softcap-d48", [((2, 1, 40, 48), dt), ((2, 1, 40, 48), dt), ((2, 1, 40, 48), dt)],
+         _attn_nomask(left_window_size=7, right_window_size=0, softcap=3.0, scale=0.2)),
         ("attn-d128-residual", [((1, 2, 12, 128), dt), ((1, 2, 33, 128), dt), ((1, 2, 33, 128), dt),
                                 ((1, 2, 12, 33), dt), ((1, 2, 12, 128), dt)], _attn("add")),
     ]

@@ -211,6 +211,17 @@ def generate_attention(op: Operation, options: CudaOptions) -> CudaKernel:
     if min(q) == 0 or k[2] == 0:
         raise ZenithError(f"{where}: empty attention (q {q}, k {k}) has no CUDA kernel")
     epi = Epilogue(io, anchor)
+    from zenith.codegen.cuda import attention_tc
+    from zenith.codegen.cuda.gemm import _arch_num
+
+    if attention_tc.eligible(anchor, _arch_num(options.arch), options.tensor_cores):
+        src, grid = attention_tc.source(io, anchor, epi)
+        if grid[1] > 65535:
+            raise ZenithError(f"{where}: {grid[1]} batch x heads exceed the grid's 65535")
+        return CudaKernel(io.name, io.name, src, grid, (attention_tc.THREADS, 1, 1), 0, len(io.ins),
+                          len(io.outs), {"template": "flash-attention-wmma",
+                                         "rows_per_block": str(attention_tc.ROWS),
+                                         "key_tile": str(attention_tc.KEYS)})
     t = _lanes(max(q[3], v[3]))
     threads = 128 if q[0] * q[1] * -(-q[2] // (128 // t)) >= 132 else 64
     src, grid = _source(io, anchor, epi, threads)

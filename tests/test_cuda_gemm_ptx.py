@@ -38,11 +38,12 @@ def _kernels(dt: str, options: CudaOptions) -> list:
     out = []
     picked = cases(dt) + (_big(dt) if dt != "f32" else [])
     if dt == "bf16":  # bf16 differs from f16 by the loads and the mma type only: a sample
-        keep = ("attn-float-mask", "conv-3x3-pad-relu", "conv-depthwise", "conv-transpose")
+        keep = ("attn-float-mask", "attn-gqa-lr-bool-d32", "conv-3x3-pad-relu", "conv-depthwise",
+                "conv-transpose")
         picked = [c for c in picked if not c[0].startswith(("attn-", "conv-")) or c[0] in keep]
     if dt == "f32":  # every f32 case also runs on the host shim (test_cuda_gemm_host.py): a sample
-        keep = ("attn-bool-mask-dead-rows", "attn-d128-residual", "conv-group-residual", "conv-depthwise",
-                "conv-transpose", "conv-3d")
+        keep = ("attn-bool-mask-dead-rows", "attn-d128-residual", "attn-gqa-lr-bool-d32",
+                "conv-group-residual", "conv-depthwise", "conv-transpose", "conv-3d")
         picked = [c for c in picked if not c[0].startswith(("attn-", "conv-")) or c[0] in keep]
     for case in picked:
         ops = fused(module(case))
@@ -72,6 +73,10 @@ def test_low_precision_gemms_use_tensor_cores(case_kernels):
     assert tiles["resnet-conv"] == tiles["linear-nobias-silu"] == "32x32x32"  # fill the SMs
     assert dict(case_kernels["f16"])["resnet-conv"].notes["template"] == "conv-wmma"
     assert dict(case_kernels["f32"])["conv-depthwise"].notes["template"] == "conv-direct"
+    attn = {n: k.notes["template"] for n, k in case_kernels["f16"] if n.startswith(("attn", "bert-attn"))}
+    assert attn["bert-attn"] == attn["attn-gqa-lr-bool-d32"] == "flash-attention-wmma"
+    assert attn["attn-window-softcap"] == "flash-attention"  # Dv 72: not a multiple of 16
+    assert dict(case_kernels["f32"])["attn-d128-residual"].notes["template"] == "flash-attention"
 
 
 def test_bf16_needs_sm80_for_tensor_cores():
@@ -80,6 +85,10 @@ def test_bf16_needs_sm80_for_tensor_cores():
     assert generate_kernel(op, CudaOptions(arch="sm_75")).notes["template"] == "linear-simt"
     no_tc = CudaOptions(arch="sm_90", tensor_cores=False)
     assert generate_kernel(op, no_tc).notes["template"] == "linear-simt"
+    case = next(c for c in cases("bf16") if c[0] == "attn-plain")
+    (op,) = fused(module(case))
+    assert generate_kernel(op, CudaOptions(arch="sm_75")).notes["template"] == "flash-attention"
+    assert generate_kernel(op, CudaOptions(arch="sm_80")).notes["template"] == "flash-attention-wmma"
 
 
 def test_errors_name_the_op():

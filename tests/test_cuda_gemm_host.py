@@ -49,8 +49,9 @@ def test_f32_f64_kernels_match_interpreter(tmp_path):
 def test_f16_bf16_kernels_match_interpreter(tmp_path):
     """Tensor-core GEMMs and convs (wmma emulated lane by lane in the shim), the small-size
     SIMT fallback and attention, with f16/bf16 loads and stores."""
+    # bf16 differs from f16 by the element type only: a sample
     bf16 = {"matmul-batch-bcast-gelu", "linear-bias-gelu-res", "gemm-tb-c", "conv-3x3-pad-relu",
-            "gemm-ta-async", "attn-float-mask", "attn-gqa-lr-bool-d32"}  # bf16 differs from f16 by the element type only: a sample
+            "gemm-ta-async", "attn-float-mask", "attn-gqa-lr-bool-d32"}
     _check([(c, "f16", 1) for c in cases("f16")]
            + [(c, "bf16", 1) for c in cases("bf16") if c[0] in bf16], tmp_path)
 

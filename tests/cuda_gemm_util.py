@@ -1,13 +1,16 @@
 """Helpers for the GEMM / conv / attention kernel tests: small zt modules, nvcc -ptx of many
 kernels in one translation unit, and a host shim that runs a generated SIMT kernel on the CPU.
 
-The host shim compiles the CUDA source with g++ (C++20): ``__global__``/``__shared__``
+The host shim compiles the CUDA source with g++ (C++20) against the CUDA headers
+(``cuda_fp16.h``/``cuda_bf16.h`` work on the host): ``__global__``/``__shared__``
 become plain C++ (shared arrays are ``static``: blocks run one after another), every
 thread of a block is a ``std::thread`` (the same threads walk every block),
-``__syncthreads`` is a ``std::barrier`` and ``__shfl_xor_sync`` an exchange through
-a block-wide slot array between two barriers (valid because the kernels call it
-convergently). It checks the index math, bounds, epilogues and the online
-softmax of fp32/fp64 kernels; tensor-core (wmma) kernels only compile here.
+``__syncthreads``/``__syncwarp`` are a block-wide ``std::barrier`` and
+``__shfl_xor_sync`` an exchange through a slot array between two barriers (valid
+because the kernels call them convergently). ``nvcuda::wmma`` is emulated with each
+lane holding the whole 16x16 fragment, and cp.async copies land only when waited for.
+It checks index math, bounds, layouts, staging, epilogues and the online softmax; it
+cannot see the real fragment-to-lane mapping, races between warps or performance.
 """
 
 from __future__ import annotations

@@ -57,8 +57,8 @@ def case_kernels() -> dict[str, list]:
     return {dt: _kernels(dt, CudaOptions(arch="sm_80")) for dt in ("f32", "f16", "bf16")}
 
 
-def test_case_kernels_compile_for_sm80_and_sm90(case_kernels, tmp_path):
-    nvcc_ptx([k for ks in case_kernels.values() for _, k in ks], tmp_path)
+def test_case_kernels_compile_for_sm80_and_sm90(case_kernels):
+    nvcc_ptx([k for ks in case_kernels.values() for _, k in ks])
 
 
 def test_low_precision_gemms_use_tensor_cores(case_kernels):

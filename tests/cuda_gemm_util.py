@@ -1,13 +1,16 @@
 """Helpers for the GEMM / conv / attention kernel tests: small zt modules, nvcc -ptx of many
 kernels in one translation unit, and a host shim that runs a generated SIMT kernel on the CPU.
 
-The host shim compiles the CUDA source with g++ (C++20): ``__global__``/``__shared__``
+The host shim compiles the CUDA source with g++ (C++20) against the CUDA headers
+(``cuda_fp16.h``/``cuda_bf16.h`` work on the host): ``__global__``/``__shared__``
 become plain C++ (shared arrays are ``static``: blocks run one after another), every
 thread of a block is a ``std::thread`` (the same threads walk every block),
-``__syncthreads`` is a ``std::barrier`` and ``__shfl_xor_sync`` an exchange through
-a block-wide slot array between two barriers (valid because the kernels call it
-convergently). It checks the index math, bounds, epilogues and the online
-softmax of fp32/fp64 kernels; tensor-core (wmma) kernels only compile here.
+``__syncthreads``/``__syncwarp`` are a block-wide ``std::barrier`` and
+``__shfl_xor_sync`` an exchange through a slot array between two barriers (valid
+because the kernels call them convergently). ``nvcuda::wmma`` is emulated with each
+lane holding the whole 16x16 fragment, and cp.async copies land only when waited for.
+It checks index math, bounds, layouts, staging, epilogues and the online softmax; it
+cannot see the real fragment-to-lane mapping, races between warps or performance.
 """
 
 from __future__ import annotations
@@ -66,36 +69,22 @@ def bundle(kernels: list[CudaKernel]) -> tuple[str, dict[str, str]]:
     return "\n".join(seen.values()), names
 
 
-def nvcc_ptx(kernels: list[CudaKernel], tmp: Path, archs: tuple[str, ...] = ("sm_80", "sm_90"),
+def nvcc_ptx(kernels: list[CudaKernel], archs: tuple[str, ...] = ("sm_80", "sm_90"),
              chunks: int = 2) -> None:
-    """Compile ``kernels`` to PTX for every arch (a few TUs, in parallel); AssertionError with
-    the nvcc message and the offending source lines on failure."""
-    src, _ = bundle(kernels)
-    parts = _split(src, chunks)
-    jobs = []
-    for i, part in enumerate(parts):
-        cu = tmp / f"bundle{i}.cu"
-        cu.write_text(part)
-        jobs += [(cu, a) for a in archs]
+    """Compile ``kernels`` to PTX for every arch through zenith/codegen/cuda/nvcc.py (a few
+    TUs, in parallel, no cache); its ZenithError shows nvcc's message and the source lines."""
+    from zenith.codegen.cuda.nvcc import compile_source
 
-    def run(job: tuple[Path, str]) -> tuple[Path, str, subprocess.CompletedProcess]:
-        cu, arch = job
-        out = cu.with_suffix(f".{arch}.ptx")
-        cmd = [NVCC, "-ptx", f"-arch={arch}", "-std=c++17", "-o", str(out), str(cu)]
-        return cu, arch, subprocess.run(cmd, capture_output=True, text=True)
+    src, _ = bundle(kernels)
+    jobs = [(part, a) for part in _split(src, chunks) for a in archs]
+
+    def run(job: tuple[str, str]) -> tuple[str, str, str]:
+        part, arch = job
+        return part, arch, compile_source(part, arch, "ptx", name="gemm-tests", use_cache=False).decode()
 
     with ThreadPoolExecutor(2) as ex:
-        for cu, arch, r in ex.map(run, jobs):
-            if r.returncode != 0:
-                lines = cu.read_text().split("\n")
-                shown = []
-                for ln in sorted({int(x) for x in re.findall(r"\((\d+)\): error", r.stderr)})[:3]:
-                    rng = range(max(ln - 3, 0), min(ln + 2, len(lines)))
-                    shown += [f"{i + 1:6d}: {lines[i]}" for i in rng]
-                raise AssertionError(f"nvcc -ptx {arch} failed:\n{r.stderr[-3000:]}\n" + "\n".join(shown))
-            ptx = cu.with_suffix(f".{arch}.ptx").read_text()
-            entry_re = r'extern "C" __global__ void (\w+)\('
-            for entry in re.findall(entry_re, cu.read_text()):
+        for part, arch, ptx in ex.map(run, jobs):
+            for entry in re.findall(r'extern "C" __global__ void (\w+)\(', part):
                 assert f".entry {entry}(" in ptx, f"{entry} missing from the {arch} PTX"
 
 

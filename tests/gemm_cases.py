@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tests.cuda_gemm_util import build
-from zenith.ir import Module
+from zenith.ir import Module, dtype
 
 Case = tuple[str, list, Callable]
 
@@ -36,6 +36,9 @@ def _epilogue(b, h, epi, extra):
             h = b.op("zt.silu", h)
         elif e in ("add", "mul"):
             h = b.op(f"zt.{e}", h, next(it))
+        elif e == "cast":  # to the other float width: f32 <-> f16
+            to = "f16" if h.type.dtype.name != "f16" else "f32"
+            h = b.op("zt.cast", h, to=dtype(to))
         elif e == "both":  # the anchor value is yielded too
             return [h, b.op("zt.sigmoid", h)]
     return h
@@ -90,6 +93,7 @@ def cases(dt: str) -> list[Case]:
         ("linear-bias-gelu-res", [((2, 9, 40), dt), ((37, 40), dt), ((37,), dt), ((9, 37), dt)],
          _linear(True, "gelu", "add")),
         ("linear-nobias-silu", [((70, 33), dt), ((65, 33), dt)], _linear(False, "silu")),
+        ("linear-relu-cast", [((3, 11, 48), dt), ((40, 48), dt), ((40,), dt)], _linear(True, "relu", "cast")),
         ("linear-tanh-gelu-scale", [((50, 64), dt), ((80, 64), dt), ((80,), dt), ((), dt)],
          _linear(True, "gelu_tanh", "mul")),
         ("matmul-async-batched", [((2, 40, 48), dt), ((2, 48, 56), dt), ((56,), dt)], _mm("add")),

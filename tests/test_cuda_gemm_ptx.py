@@ -3,7 +3,7 @@ and sm_90: the small cases of tests/gemm_cases.py in f32, f16 and bf16 (tensor-c
 paths), transformer-sized f16/bf16 shapes, and every such kernel of BERT-base (seq 128),
 ResNet-50 (onnx light model) and a GPT-2 block. Identical sources are compiled once; all
 kernels go into two translation units per architecture. Runs without a GPU; the numerics
-of the fp32 kernels are checked in test_cuda_gemm_host.py."""
+are checked in test_cuda_gemm_host.py (host emulation) and tests/gpu/test_gpu_gemm_kernels.py."""
 
 from __future__ import annotations
 
@@ -57,8 +57,8 @@ def case_kernels() -> dict[str, list]:
     return {dt: _kernels(dt, CudaOptions(arch="sm_80")) for dt in ("f32", "f16", "bf16")}
 
 
-def test_case_kernels_compile_for_sm80_and_sm90(case_kernels, tmp_path):
-    nvcc_ptx([k for ks in case_kernels.values() for _, k in ks], tmp_path)
+def test_case_kernels_compile_for_sm80_and_sm90(case_kernels):
+    nvcc_ptx([k for ks in case_kernels.values() for _, k in ks])
 
 
 def test_low_precision_gemms_use_tensor_cores(case_kernels):

@@ -229,6 +229,10 @@ class Epilogue:
         res = o.results[0].type.dtype
         if o.name == "zt.cast":
             src = o.operand(0).type.dtype
+            if src.name in ("f16", "bf16") and res.name != src.name:
+                # Values of a narrow type are kept in float registers between ops; a cast
+                # out of that type sees the value the IR defines: rounded to it.
+                args = [load(src, store(src, f"(float)({args[0]})"))]
             if res.name in ("f16", "bf16"):
                 # Round to the narrow type now: later ops see the rounded value.
                 return load(res, store(res, f"(float)({args[0]})"))

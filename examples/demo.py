@@ -62,7 +62,7 @@ def compare(name: str, path: str, feeds: dict[str, np.ndarray], **compile_kw) ->
         ok &= close
         print(f"   output {out_name} {tuple(got.shape)}: max |zenith - onnxruntime| = {err:.3g} "
               f"({'ok' if close else 'MISMATCH'})")
-    print(f"   run time: zenith {zenith_s * 1000:.0f} ms (reference interpreter), "
+    print(f"   run time: zenith {zenith_s * 1000:.0f} ms ({model.report_dict()['executor']}), "
           f"onnxruntime {ort_s * 1000:.0f} ms")
     return ok
 

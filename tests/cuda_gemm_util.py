@@ -80,7 +80,8 @@ def nvcc_ptx(kernels: list[CudaKernel], tmp: Path, archs: tuple[str, ...] = ("sm
 
     def run(job: tuple[Path, str]) -> tuple[Path, str, subprocess.CompletedProcess]:
         cu, arch = job
-        cmd = [NVCC, "-ptx", f"-arch={arch}", "-std=c++17", "-o", str(cu.with_suffix(f".{arch}.ptx")), str(cu)]
+        out = cu.with_suffix(f".{arch}.ptx")
+        cmd = [NVCC, "-ptx", f"-arch={arch}", "-std=c++17", "-o", str(out), str(cu)]
         return cu, arch, subprocess.run(cmd, capture_output=True, text=True)
 
     with ThreadPoolExecutor(2) as ex:
@@ -89,10 +90,12 @@ def nvcc_ptx(kernels: list[CudaKernel], tmp: Path, archs: tuple[str, ...] = ("sm
                 lines = cu.read_text().split("\n")
                 shown = []
                 for ln in sorted({int(x) for x in re.findall(r"\((\d+)\): error", r.stderr)})[:3]:
-                    shown += [f"{i + 1:6d}: {lines[i]}" for i in range(max(ln - 3, 0), min(ln + 2, len(lines)))]
+                    rng = range(max(ln - 3, 0), min(ln + 2, len(lines)))
+                    shown += [f"{i + 1:6d}: {lines[i]}" for i in rng]
                 raise AssertionError(f"nvcc -ptx {arch} failed:\n{r.stderr[-3000:]}\n" + "\n".join(shown))
             ptx = cu.with_suffix(f".{arch}.ptx").read_text()
-            for entry in re.findall(r'extern "C" __global__ void __launch_bounds__\(\d+\) (\w+)\(', cu.read_text()):
+            entry_re = r'extern "C" __global__ void (\w+)\('
+            for entry in re.findall(entry_re, cu.read_text()):
                 assert f".entry {entry}(" in ptx, f"{entry} missing from the {arch} PTX"
 
 
@@ -105,6 +108,8 @@ def _split(src: str, n: int) -> list[str]:
 
 
 SHIM = r"""
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
 #include <barrier>
 #include <cmath>
 #include <cstdint>
@@ -112,6 +117,7 @@ SHIM = r"""
 #include <thread>
 #include <vector>
 #include <algorithm>
+#include <type_traits>
 using std::min; using std::max;
 struct zdim3 { unsigned x, y, z; };
 static thread_local zdim3 threadIdx, blockIdx;
@@ -123,27 +129,81 @@ static double g_slot[1024];
 #define __launch_bounds__(...)
 #define __restrict__ __restrict
 #define __shared__ static
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))
 #define __syncthreads() g_bar->arrive_and_wait()
-static inline unsigned zflat() { return threadIdx.x; }
+#define __syncwarp() g_bar->arrive_and_wait()
 template <class T> static inline T __shfl_xor_sync(unsigned, T v, int x) {
-  g_slot[zflat()] = (double)v; g_bar->arrive_and_wait();
-  T r = (T)g_slot[zflat() ^ (unsigned)x]; g_bar->arrive_and_wait(); return r;
+  g_slot[threadIdx.x] = (double)v; g_bar->arrive_and_wait();
+  T r = (T)g_slot[threadIdx.x ^ (unsigned)x]; g_bar->arrive_and_wait(); return r;
 }
+// cp.async: copies queue per thread in commit groups and land only when waited for, so a
+// missing or early wait reads stale shared memory, as it may on a GPU.
+struct zcopy { void* d; const void* s; size_t n, zfill; };
+static thread_local std::vector<std::vector<zcopy>> g_groups(1);
+static int g_fault;  // a misaligned cp.async: a fault on a GPU
+static inline void __pipeline_memcpy_async(void* d, const void* s, size_t n, size_t zfill = 0) {
+  if (((uintptr_t)d | (uintptr_t)s) % n) { g_fault = 1; return; }
+  g_groups.back().push_back({d, s, n, zfill});
+}
+static inline void __pipeline_commit() { g_groups.emplace_back(); }
+static inline void __pipeline_wait_prior(size_t keep) {
+  while (g_groups.size() > keep + 1) {
+    for (auto& c : g_groups.front()) {
+      std::memcpy(c.d, c.s, c.n - c.zfill); std::memset((char*)c.d + c.n - c.zfill, 0, c.zfill);
+    }
+    g_groups.erase(g_groups.begin());
+  }
+}
+static inline float zf(float x) { return x; }
+static inline float zf(__half x) { return __half2float(x); }
+static inline float zf(__nv_bfloat16 x) { return __bfloat162float(x); }
+// nvcuda::wmma, warp-collective: every lane holds and computes the whole 16x16 tile
+// (the kernels call it uniformly); lane 0 stores.
+namespace nvcuda { namespace wmma {
+struct row_major {}; struct col_major {}; struct matrix_a {}; struct matrix_b {}; struct accumulator {};
+enum layout_t { mem_row_major, mem_col_major };
+template <class Use, int M, int N, int K, class T, class L = void> struct fragment { float x[256]; };
+template <class Use, class T, class L>
+void load_matrix_sync(fragment<Use, 16, 16, 16, T, L>& f, const T* p, unsigned ldm) {
+  for (int r = 0; r < 16; ++r) for (int c = 0; c < 16; ++c)
+    f.x[r * 16 + c] = zf(std::is_same<L, row_major>::value ? p[r * ldm + c] : p[c * ldm + r]);
+}
+template <class F> void fill_fragment(F& f, float v) { for (float& x : f.x) x = v; }
+template <class A, class B, class C> void mma_sync(C& d, const A& a, const B& b, const C& c) {
+  float t[256];
+  for (int r = 0; r < 16; ++r) for (int n = 0; n < 16; ++n) {
+    float s = c.x[r * 16 + n];
+    for (int k = 0; k < 16; ++k) s += a.x[r * 16 + k] * b.x[k * 16 + n];
+    t[r * 16 + n] = s;
+  }
+  std::memcpy(d.x, t, sizeof t);
+}
+template <class C> void store_matrix_sync(float* p, const C& f, unsigned ldm, layout_t l) {
+  if (threadIdx.x % 32) return;
+  for (int r = 0; r < 16; ++r) for (int c = 0; c < 16; ++c)
+    p[l == mem_row_major ? r * ldm + c : c * ldm + r] = f.x[r * 16 + c];
+}
+} }
 """
+CUDA_INCLUDE = next((str(p) for p in (Path(NVCC).resolve().parent.parent / "include",
+                                      Path("/usr/local/cuda/include"), *sorted(Path("/usr/local").glob(
+                                          "cuda-*/include")))
+                     if (p / "cuda_fp16.h").exists()), None) if NVCC else None
 
 
-def host_source(kernels: list[CudaKernel], params: list[list[str]]) -> str:
-    """C++ of ``kernels`` (f32/f64 SIMT, direct or attention) plus ``launch_<i>(void**)``."""
+def host_source(kernels: list[CudaKernel], params: list[list[str]], which: range) -> str:
+    """C++ of ``kernels[i]`` for ``i`` in ``which``, each with ``launch_<i>(void**)``."""
     out = [SHIM]
-    for i, (k, ps) in enumerate(zip(kernels, params)):
-        src = re.sub(r"#include <(cuda_fp16|cuda_bf16|stdint|math)\.h>\n", "", _renamed(k, f"kern{i}"))
+    for i in which:
+        k, ps = kernels[i], params[i]
+        src = re.sub(r"#include <(cuda_fp16|cuda_bf16|stdint|math|mma|cuda_pipeline)\.h>\n", "",
+                     _renamed(k, f"kern{i}"))
         out.append(src)
         nt = k.block[0] * k.block[1] * k.block[2]
         call = ", ".join(f"({t})args[{j}]" for j, t in enumerate(ps))
         out.append(f"""
-extern "C" void launch_{i}(void** args) {{
-  std::barrier<> bar({nt}); g_bar = &bar;
+extern "C" int launch_{i}(void** args) {{
+  std::barrier<> bar({nt}); g_bar = &bar; g_fault = 0;
   std::vector<std::thread> ts;
   for (unsigned t = 0; t < {nt}; ++t) ts.emplace_back([=] {{
     threadIdx = zdim3{{t % {k.block[0]}, (t / {k.block[0]}) % {k.block[1]}, t / {k.block[0] * k.block[1]}}};
@@ -155,12 +215,14 @@ extern "C" void launch_{i}(void** args) {{
       }}
   }});
   for (auto& th : ts) th.join();
+  return g_fault;
 }}
 """)
     return "\n".join(out)
 
 
-_HOST_T = {"f32": "float", "f64": "double", "bool": "unsigned char", "i64": "long long", "i32": "int"}
+_HOST_T = {"f32": "float", "f64": "double", "f16": "__half", "bf16": "__nv_bfloat16",
+           "bool": "unsigned char", "i64": "long long", "i32": "int"}
 
 
 def param_types(op: Operation) -> list[str]:
@@ -174,18 +236,25 @@ def host_run(ops: list[Operation], inputs: list[list[np.ndarray]], tmp: Path,
     """Run each kernel op (or its given kernel) on the CPU through the shim (one g++ build
     for all); their outputs."""
     kernels = kernels or [generate_kernel(op, CudaOptions()) for op in ops]
-    cpp = tmp / "host.cpp"
-    cpp.write_text(host_source(kernels, [param_types(op) for op in ops]))
-    so = tmp / "host.so"
-    r = subprocess.run([GXX, "-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", "-w", "-o", str(so),
-                        str(cpp)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-4000:]
-    lib = ctypes.CDLL(str(so))
+    params = [param_types(op) for op in ops]
+    parts = [range(j, len(ops), 2) for j in range(min(2, len(ops)))]
+
+    def build_part(j: int) -> ctypes.CDLL:
+        cpp, so = tmp / f"host{j}.cpp", tmp / f"host{j}.so"
+        cpp.write_text(host_source(kernels, params, parts[j]))
+        r = subprocess.run([GXX, "-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", "-w",
+                            f"-I{CUDA_INCLUDE}", "-o", str(so), str(cpp)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-4000:]
+        return ctypes.CDLL(str(so))
+
+    with ThreadPoolExecutor(2) as ex:
+        libs = list(ex.map(build_part, range(len(parts))))
     results = []
     for i, (op, ins) in enumerate(zip(ops, inputs)):
         outs = [np.zeros(tuple(res.type.shape), res.type.dtype.np_dtype) for res in op.results]
         arrays = [np.ascontiguousarray(x) for x in ins] + outs
         ptrs = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
-        getattr(lib, f"launch_{i}")(ptrs)
+        fault = getattr(libs[i % len(libs)], f"launch_{i}")(ptrs)
+        assert fault == 0, f"{kernels[i].name}: misaligned cp.async (a fault on a GPU)"
         results.append(outs)
     return results

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from tests.cuda_gemm_util import build
 from zenith.ir import Module
 
@@ -90,6 +92,8 @@ def cases(dt: str) -> list[Case]:
         ("linear-nobias-silu", [((70, 33), dt), ((65, 33), dt)], _linear(False, "silu")),
         ("linear-tanh-gelu-scale", [((50, 64), dt), ((80, 64), dt), ((80,), dt), ((), dt)],
          _linear(True, "gelu_tanh", "mul")),
+        ("matmul-async-batched", [((2, 40, 48), dt), ((2, 48, 56), dt), ((56,), dt)], _mm("add")),
+        ("gemm-ta-async", [((24, 40), dt), ((24, 32), dt)], _gemm(True, False, 2.0, 0.0, "relu")),
         ("gemm-ta", [((23, 19), dt), ((23, 31), dt)], _gemm(True, False, 1.0, 0.0)),
         ("gemm-tb-c", [((19, 23), dt), ((31, 23), dt), ((31,), dt)], _gemm(False, True, 0.5, 2.0)),
         ("gemm-tatb-c2d-relu", [((27, 18), dt), ((34, 27), dt), ((18, 34), dt)],
@@ -118,6 +122,10 @@ def cases(dt: str) -> list[Case]:
                                       ((6, 10), "bool")], _attn()),
         ("attn-window-softcap", [((1, 1, 20, 80), dt), ((1, 1, 20, 80), dt), ((1, 1, 20, 72), dt)],
          _attn_nomask(left_window_size=4, right_window_size=2, softcap=5.0)),
+        ("attn-gqa-lr-bool-d32", [((1, 4, 20, 32), dt), ((1, 2, 45, 32), dt), ((1, 2, 45, 16), dt),
+                                  ((20, 45), "bool")], _attn(causal=True, causal_align="lower_right")),
+        ("attn-window-softcap-d48", [((2, 1, 40, 48), dt), ((2, 1, 40, 48), dt), ((2, 1, 40, 48), dt)],
+         _attn_nomask(left_window_size=7, right_window_size=0, softcap=3.0, scale=0.2)),
         ("attn-d128-residual", [((1, 2, 12, 128), dt), ((1, 2, 33, 128), dt), ((1, 2, 33, 128), dt),
                                 ((1, 2, 12, 33), dt), ((1, 2, 12, 128), dt)], _attn("add")),
     ]
@@ -125,3 +133,17 @@ def cases(dt: str) -> list[Case]:
 
 def module(case: Case) -> Module:
     return build(case[1], case[2])
+
+
+def random_inputs(m: Module, rng: np.random.Generator) -> list[np.ndarray]:
+    """Normal floats; bool masks ~60% true with the first query row all false (attends nothing)."""
+    out = []
+    for a in m.main.args:
+        shape, dt = tuple(a.type.shape), a.type.dtype.np_dtype
+        if dt == np.bool_:
+            x = rng.random(shape) < 0.6
+            x[..., 0, :] = False     # a query row that attends nothing: output 0
+            out.append(x)
+        else:
+            out.append(rng.standard_normal(shape).astype(dt))
+    return out

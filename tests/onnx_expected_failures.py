@@ -36,9 +36,6 @@ EXPECTED_FAILURES: dict[str, str] = {
     # --- ONNX runner / reference artifacts ---------------------------------------------------
     r"test_loop16_seq_none": "the ONNX test runner cannot compare a sequence of 0-d arrays "
                              "(TypeError in assert_similar_outputs); Zenith's output is right",
-    r"test_attention_4d_causal_fp16_expanded":
-        "the expected output rounds every intermediate to f16; Zenith computes softmax and "
-        "matmuls in f32 and rounds once, 1 f16 ulp apart (atol is 1e-7)",
     r"test_scan_sum": "Scan-8 (batch axis and sequence_lens) predates opset 7; Scan-9+ is supported",
     # --- not implemented yet -----------------------------------------------------------------
     r"test_melweightmatrix": "MelWeightMatrix is not implemented yet",

@@ -19,8 +19,7 @@ from tests.fuse_programs import fusion_programs
 from tests.onnx_util import mlp, mlp_oracle
 from tests.opsamples import SAMPLES
 from tests.strategies import programs
-from zenith.codegen.cpu import CpuOptions, generate
-from zenith.codegen.cpu import cc
+from zenith.codegen.cpu import CpuOptions, cc, generate
 from zenith.interpreter import interpret
 from zenith.ir import Builder, DenseAttr, Function, Module, TensorType, ZenithError, dtype, verify
 from zenith.passes import run_pipeline
@@ -120,7 +119,7 @@ def test_conv_im2col_with_bias_relu_and_residual(k, stride, pad, dil):
     m = _module([(2, c, hw, hw), (2, m_out, ho, ho)], build)
     ins = [rng.standard_normal((2, c, hw, hw)).astype(np.float32),
            rng.standard_normal((2, m_out, ho, ho)).astype(np.float32)]
-    exe = through_runtime(m, ins, CpuOptions())
+    exe = through_runtime(m, ins, CpuOptions(split_gemm=k == 3))
     assert any(i.startswith("numpy-im2col-gemm") for i in _impls(exe))
 
 
@@ -134,15 +133,21 @@ def test_max_pool(k, stride, pad):
     assert "numpy-maxpool" in _impls(exe)
 
 
-@pytest.mark.parametrize("mask", ["none", "float", "bool", "causal", "dead_rows"])
-def test_attention(mask):
+@pytest.mark.parametrize("mask,dims", [("none", (1, 3, 10, 8)), ("float", (1, 3, 10, 8)),
+                                       ("bool", (1, 3, 10, 8)), ("causal", (1, 3, 10, 8)),
+                                       ("dead_rows", (1, 3, 10, 8)), ("head_mask", (2, 4, 96, 64)),
+                                       ("dead_rows", (1, 4, 128, 64))])
+def test_attention(mask, dims):
+    """Small shapes run on one thread; the last two split the heads over the runtime's threads."""
     rng = np.random.default_rng(7)
-    b_, h, s, d = 1, 3, 10, 8
+    b_, h, s, d = dims
     shapes = [(b_, h, s, d)] * 3
     qkv = [rng.standard_normal(sh).astype(np.float32) for sh in shapes]
     extra: list[np.ndarray] = []
     if mask == "float":
         extra = [np.where(rng.random((b_, 1, 1, s)) < 0.3, -1e4, 0).astype(np.float32)]
+    elif mask == "head_mask":  # differs per head: sliced with the heads
+        extra = [np.where(rng.random((1, h, s, s)) < 0.3, -1e4, 0).astype(np.float32)]
     elif mask in ("bool", "dead_rows"):
         mm = rng.random((b_, 1, s, s)) < 0.7
         if mask == "dead_rows":
@@ -166,7 +171,7 @@ def test_attention(mask):
     bld.create("func.return", build(bld, *args))
     fn.sync_signature()
     verify(m)
-    exe = through_runtime(m, qkv + extra)
+    exe = through_runtime(m, qkv + extra, CpuOptions(use_c=False, split_gemm=True))
     assert any(i.startswith("numpy-attention") for i in _impls(exe))
 
 
@@ -183,8 +188,9 @@ def test_linear_gelu_epilogue_in_c_and_gemm_variants():
 
     m = _module([(200, 64), (30, 20), (40, 20)], build)
     ins = [rng.standard_normal(s).astype(np.float32) for s in [(200, 64), (30, 20), (40, 20)]]
-    exe = through_runtime(m, ins, CpuOptions(c_min_elements=1000))
-    assert "numpy-gemm+c" in _impls(exe)
+    for split in (False, True):  # OpenBLAS's threads, or row blocks on the runtime's threads
+        exe = through_runtime(m, ins, CpuOptions(c_min_elements=1000, split_gemm=split))
+        assert "numpy-gemm+c" in _impls(exe)
 
 
 # -- the pool, report(), errors --------------------------------------------------------------
@@ -251,3 +257,21 @@ def test_wrong_inputs_are_clear_errors():
         exe([np.ones((3, 5), np.float32)])
     with pytest.raises(ZenithError, match="takes 1 input"):
         exe([])
+
+
+@pytest.mark.skipif(not cc.available(), reason="no C compiler")
+@pytest.mark.parametrize("axis,affine", [(-1, 2), (1, 2), (-1, 1), (2, 0)])
+def test_layer_norm_in_c(axis, affine):
+    rng = np.random.default_rng(axis + 5 * affine)
+    shape = (3, 5, 40)
+    norm_shape = shape[axis % 3:]
+    params = [rng.standard_normal(norm_shape).astype(np.float32) for _ in range(affine)]
+
+    def build(b, x):
+        y = b.op("zt.layer_norm", x, *[_const(b, p) for p in params], axis=axis, epsilon=1e-3)
+        return [b.op("zt.relu", y)]
+
+    m = _module([shape], build)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    exe = through_runtime(m, [x], C_ALWAYS)
+    assert any(i.startswith("c-layernorm") for i in _impls(exe))

@@ -1,5 +1,8 @@
 """End to end: real models compiled by Zenith on the CPU agree with ONNX Runtime.
 
+They run on the CPU runtime (``fuse,plan-memory``, CPU kernels, the Executable);
+each test checks that no interpreter fallback happened.
+
 BERT-base and a GPT-2 block are built from transformers configs with random
 weights and exported with ``torch.onnx.export(..., dynamo=False)`` once per test
 session (into a temporary folder); ResNet-50 is the light model shipped in the
@@ -43,6 +46,13 @@ def gpt2_block_path(model_dir: Path) -> Path:
     return export_gpt2_block(model_dir / "gpt2_block.onnx", seq=SEQ)
 
 
+def _native(cm) -> None:
+    """The model ran on the CPU runtime (fused, planned kernels), not the interpreter."""
+    report = cm.report_dict()
+    assert report["executor"] == "cpu runtime", report.get("fallback_reason")
+    assert report["kernels"] > 0 and report["arena_bytes"] > 0
+
+
 def _close(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> float:
     err = float(np.max(np.abs(got.astype(np.float64) - want)))
     np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
@@ -62,6 +72,7 @@ def test_bert_base_matches_onnxruntime(bert_path: Path):
     ref = ort_run(str(bert_path), {"input_ids": ids, "attention_mask": mask})
     _close(hidden, ref[0], 1e-3, 1e-4)
     _close(pooled, ref[1], 1e-3, 1e-4)
+    _native(cm)
 
     dyn = zenith.compile(str(bert_path), passes=PASSES)
     assert dyn.input_types[0].shape == ("batch", "seq")
@@ -71,6 +82,8 @@ def test_bert_base_matches_onnxruntime(bert_path: Path):
         hidden, _ = dyn(input_ids=ids, attention_mask=mask)
         ref = ort_run(str(bert_path), {"input_ids": ids, "attention_mask": mask})
         _close(hidden, ref[0], 1e-3, 1e-4)
+        _native(dyn)
+    assert dyn.report_dict()["signatures"] == 2
 
 
 def test_gpt2_block_matches_onnxruntime_and_is_causal(gpt2_block_path: Path):
@@ -82,6 +95,7 @@ def test_gpt2_block_matches_onnxruntime_and_is_causal(gpt2_block_path: Path):
     h2 = h.copy()
     h2[0, SEQ // 2:] += 3.0  # later tokens must not change earlier outputs
     np.testing.assert_array_equal(cm(h2)[0, : SEQ // 2], y[0, : SEQ // 2])
+    _native(cm)
 
 
 def test_resnet50_matches_onnxruntime():
@@ -96,6 +110,7 @@ def test_resnet50_matches_onnxruntime():
     assert float(np.std(ref[1])) > 0.01  # the logits really vary
     _close(probs, ref[0], 1e-3, 1e-4)
     _close(logits, ref[1], 1e-3, 1e-4)
+    _native(cm)
 
 
 def test_exported_model_round_trips_through_onnxruntime(gpt2_block_path: Path, tmp_path: Path):

@@ -2,7 +2,8 @@
 
 A model with static input shapes is compiled once, when ``zenith.compile`` runs;
 a model with symbolic input dims is compiled once per input-shape signature
-(``shape-infer`` with the call's shapes, then the default pipeline again, then
+(``shape-infer`` with the call's shapes, then canonicalize / constant-fold /
+shape-infer until no more values lose their symbolic dims, then
 ``fuse,plan-memory``), cached. A function that cannot be planned (kernel results
 of data-dependent or otherwise non-static shape) runs in the reference
 interpreter instead, and :meth:`CpuExecutor.report` says so and why.
@@ -21,7 +22,14 @@ from zenith.runtime.host import HostBackend
 from zenith.runtime.pool import MemoryPool
 
 RUNTIME_PIPELINE = "fuse,plan-memory"
-RESPECIALIZE_PIPELINE = "canonicalize,constant-fold,cse,dce"
+# after shape-infer binds a signature: shape computations fold to constants, `_dyn` ops
+# with constant parameters become static ops, and shape-infer refines what they feed
+RESPECIALIZE_PIPELINE = "canonicalize,constant-fold,canonicalize,shape-infer"
+MAX_RESPECIALIZE = 32
+
+
+def _dynamic_values(m: Module) -> int:
+    return sum(not r.type.is_static for op in m.main.walk() for r in op.results)
 
 
 class _Interpreted:
@@ -72,16 +80,22 @@ class CpuExecutor:
         from zenith.runtime.executable import Executable
 
         m = self.module.clone()
-        if sig is not None:
+        if sig is not None:  # bind the shapes, then fold shape computations to a fixpoint
             infer_shapes(m, shapes=dict(zip(self.names, sig)))
-            run_pipeline(m, RESPECIALIZE_PIPELINE)
-        base = m.clone()
+            left = _dynamic_values(m)
+            for _ in range(MAX_RESPECIALIZE):
+                run_pipeline(m, RESPECIALIZE_PIPELINE)
+                now = _dynamic_values(m)
+                if now in (0, left):
+                    break
+                left = now
+            run_pipeline(m, "cse,dce")
         try:
             run_pipeline(m, RUNTIME_PIPELINE)
-        except ZenithError as e:
-            return _Interpreted(base, f"fuse/plan-memory failed: {e.message}")
+        except ZenithError as e:  # the interpreter runs the optimized (symbolic) module
+            return _Interpreted(self.module, f"fuse/plan-memory failed: {e.message}")
         if "arena_bytes" not in m.main.attributes:
-            return _Interpreted(base, _unplanned_reason(m))
+            return _Interpreted(self.module, _unplanned_reason(m))
         exe = Executable(generate(m.main), self.pool, profile=self.profile)
         exe.module = m  # the fused, planned IR (for report and inspection)
         return exe

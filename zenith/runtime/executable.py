@@ -130,7 +130,7 @@ class Executable:
         name = ""
         try:
             if not self.profile:
-                for run, name, ins, outs in self._launches:
+                for run, name, ins, outs in self._launches:  # noqa: B007 (name: for errors)
                     run(ins, outs)
                 return
             clock, acc = time.perf_counter, self.kernel_seconds

@@ -14,6 +14,7 @@ import numpy as np
 
 from zenith.codegen.cpu.elementwise import chain
 from zenith.codegen.cpu.kernel import CpuOptions, Run, body_ops, register
+from zenith.codegen.cpu.parallel import MIN_FLOPS, matmul, run_parallel
 from zenith.ir.core import Operation, Value
 
 FLOATS = ("f32", "f64")
@@ -47,7 +48,7 @@ def _with_epilogue(op: Operation, anchor: Operation, epilogue: list[Operation], 
     if not epilogue:
         def run(ins: list[np.ndarray], outs: list[np.ndarray]) -> None:
             compute(ins, outs[dest_index])
-        return f"numpy-{what}", run
+        return what, run
     ext = [v for v in dict.fromkeys(x for o in epilogue for x in o.operands)
            if v in arg_pos]
     how, tail = chain(epilogue, [h, *ext], yields, options, op.attr("name"))
@@ -58,7 +59,7 @@ def _with_epilogue(op: Operation, anchor: Operation, epilogue: list[Operation], 
         compute(ins, dest)
         tail([dest, *[ins[i] for i in picks]], outs)
 
-    return f"numpy-{what}+{how}", run
+    return f"{what}+{how}", run
 
 
 @register("matmul")
@@ -73,13 +74,14 @@ def build_gemm(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
     pos = [list(block.args).index(v) if v in block.args else -1 for v in anchor.operands]
     if -1 in pos:
         return None
+    threads = options.gemm_threads
     if anchor.name == "zt.linear":
         k, n = anchor.operand(1).type.shape[1], anchor.operand(1).type.shape[0]
         has_bias = anchor.num_operands == 3
 
         def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
             d2 = dest.reshape(-1, n)
-            np.matmul(ins[pos[0]].reshape(-1, k), ins[pos[1]].T, out=d2)
+            matmul(ins[pos[0]].reshape(-1, k), ins[pos[1]].T, d2, threads)
             if has_bias:
                 np.add(d2, ins[pos[2]], out=d2)
     elif anchor.name == "zt.matmul":
@@ -95,7 +97,7 @@ def build_gemm(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
 
         def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
             a, b = ins[pos[0]], ins[pos[1]]
-            np.matmul(a.T if ta else a, b.T if tb else b, out=dest)
+            matmul(a.T if ta else a, b.T if tb else b, dest, threads)
             if alpha != 1.0:
                 np.multiply(dest, dest.dtype.type(alpha), out=dest)
             if has_c:
@@ -103,7 +105,7 @@ def build_gemm(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
                 np.add(dest, c if beta == 1.0 else c * dest.dtype.type(beta), out=dest)
     else:
         return None
-    return _with_epilogue(op, anchor, epilogue, compute, options, "gemm")
+    return _with_epilogue(op, anchor, epilogue, compute, options, "numpy-gemm")
 
 
 @register("conv")
@@ -142,21 +144,23 @@ def build_conv(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
         interior = xp[:, pt:pt + hgt, pl:pl + wid]
         cols2 = cols.reshape(c * kh * kw, ho * wo)
 
+    threads = options.gemm_threads
+
     def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
         x, w = ins[pos[0]], ins[pos[1]]
         w2 = w.reshape(m, -1)
         for i in range(n):
             d2 = dest[i].reshape(m, ho * wo)
             if pointwise:
-                np.matmul(w2, x[i].reshape(c, hgt * wid), out=d2)
+                matmul(w2, x[i].reshape(c, hgt * wid), d2, threads)
             else:
                 np.copyto(interior, x[i])
                 np.copyto(cols, win)
-                np.matmul(w2, cols2, out=d2)
+                matmul(w2, cols2, d2, threads)
             if has_bias:
                 np.add(d2, ins[pos[2]][:, None], out=d2)
 
-    return _with_epilogue(op, anchor, epilogue, compute, options, "im2col-gemm")
+    return _with_epilogue(op, anchor, epilogue, compute, options, "numpy-im2col-gemm")
 
 
 @register("pool")
@@ -192,7 +196,7 @@ def build_max_pool(op: Operation, options: CpuOptions) -> tuple[str, Run] | None
         for t in taps[1:]:
             np.maximum(dest, t, out=dest)
 
-    return _with_epilogue(op, anchor, epilogue, compute, options, "maxpool")
+    return _with_epilogue(op, anchor, epilogue, compute, options, "numpy-maxpool")
 
 
 @register("attention")
@@ -229,16 +233,9 @@ def build_attention(op: Operation, options: CpuOptions) -> tuple[str, Run] | Non
     peak = np.empty((b, h, sq, 1), dt)
     has_mask = len(pos) == 4
 
-    def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
-        q, k, v = ins[pos[0]], ins[pos[1]], ins[pos[2]]
+    def attend(q, k, v, bias, scores, peak, dest) -> None:
         np.matmul(q, np.swapaxes(k, -1, -2), out=scores)
         np.multiply(scores, scale, out=scores)
-        bias = causal
-        if has_mask:
-            m = ins[pos[3]]
-            if m.dtype == np.bool_:
-                m = np.where(m, dt(0), dt(-np.inf))
-            bias = m if bias is None else bias + m
         if bias is not None:
             np.add(scores, bias, out=scores)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -257,4 +254,28 @@ def build_attention(op: Operation, options: CpuOptions) -> tuple[str, Run] | Non
                 np.copyto(scores, dt(0), where=np.broadcast_to(bias_dead | dead, scores.shape))
         np.matmul(scores, v, out=dest)
 
-    return _with_epilogue(op, anchor, epilogue, compute, options, "attention")
+    parts = min(options.gemm_threads, h) if b * h * sq * skv * d >= MIN_FLOPS // 2 else 1
+    step = -(-h // parts)
+    groups = [slice(i, min(i + step, h)) for i in range(0, h, step)]
+
+    def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
+        q, k, v = ins[pos[0]], ins[pos[1]], ins[pos[2]]
+        bias = causal
+        if has_mask:
+            m = ins[pos[3]]
+            if m.dtype == np.bool_:
+                m = np.where(m, dt(0), dt(-np.inf))
+            bias = m if bias is None else bias + m
+        if bias is not None and bias.ndim < 4:
+            bias = bias.reshape((1,) * (4 - bias.ndim) + bias.shape)
+        if len(groups) == 1:
+            attend(q, k, v, bias, scores, peak, dest)
+            return
+
+        def part(g: slice) -> None:
+            bg = bias if bias is None or bias.shape[1] == 1 else bias[:, g]
+            attend(q[:, g], k[:, g], v[:, g], bg, scores[:, g], peak[:, g], dest[:, g])
+
+        run_parallel(part, groups)
+
+    return _with_epilogue(op, anchor, epilogue, compute, options, "numpy-attention")

@@ -75,7 +75,7 @@ def elementwise_source(ops: list[Operation], inputs: list[Value], outputs: list[
     inner, rows = dims[-1], math.prod(dims[:-1])
     names = {v: f"x{i}" for i, v in enumerate(used)}
     body = []
-    for k, v in enumerate(used):
+    for k in range(len(used)):
         s = ss[k]
         off = _row_offset(dims, s)
         body.append(f"const {ct} x{k} = ({ct})in{k}[{off} + i * {s[-1]}L];")

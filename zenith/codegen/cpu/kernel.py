@@ -33,12 +33,19 @@ class CpuOptions:
     threads: int = 2            # OpenMP threads of generated C (BLAS is set by the runtime)
     use_c: bool = True          # generated C for large elementwise work (gcc, cached)
     c_min_elements: int = 1 << 15  # below this, NumPy is faster than a C call
+    split_gemm: bool = False    # GEMMs split over our threads, OpenBLAS single-threaded
 
     @staticmethod
     def from_env() -> CpuOptions:
         threads = int(os.environ.get("ZENITH_NUM_THREADS", "0") or 0) or min(2, os.cpu_count() or 1)
         use_c = os.environ.get("ZENITH_CPU_C", "1") != "0"
-        return CpuOptions(threads=threads, use_c=use_c)
+        split = os.environ.get("ZENITH_GEMM_SPLIT", "0") == "1"
+        return CpuOptions(threads=threads, use_c=use_c, split_gemm=split)
+
+    @property
+    def gemm_threads(self) -> int:
+        """Threads of the runtime's own GEMM split (1: leave threading to the BLAS)."""
+        return self.threads if self.split_gemm else 1
 
 
 @dataclass
@@ -81,7 +88,7 @@ def build_kernel(op: Operation, options: CpuOptions) -> CpuKernel:
 
 def generate(fn: Function, options: CpuOptions | None = None) -> Program:
     """The CPU Program of a fused, planned function (ZenithError if it is not planned)."""
-    from zenith.codegen.cpu import anchors, elementwise  # noqa: F401  (register the builders)
+    from zenith.codegen.cpu import anchors, elementwise, norm  # noqa: F401  (register the builders)
 
     options = options or CpuOptions.from_env()
     lowered = lower_function(fn, "cpu")
@@ -90,4 +97,6 @@ def generate(fn: Function, options: CpuOptions | None = None) -> Program:
         program.kernels[name] = build_kernel(op, options)
     program.info["np_dtypes"] = {b.dtype: dtype(b.dtype).np_dtype for b in program.buffers}
     program.info["threads"] = options.threads
+    if options.split_gemm:  # GEMMs split over our threads: best with a single-threaded BLAS
+        program.info["blas_threads"] = 1  # (a hint: set_blas_threads is the caller's choice)
     return program

@@ -19,6 +19,3 @@ for _mod in ("elementwise", "reduction", "pool", "gemm", "conv", "attention"):
             raise
 
 __all__ = ["CompiledCudaKernel", "CudaKernel", "CudaOptions", "generate_kernel", "register"]
-
-# Generators register themselves on import (kernel.register).
-from zenith.codegen.cuda import attention, conv, gemm  # noqa: E402, F401

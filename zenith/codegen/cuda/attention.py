@@ -35,7 +35,7 @@ from zenith.codegen.cuda.kernel import CudaKernel, CudaOptions, register
 from zenith.ir.core import Operation
 from zenith.ir.diagnostics import ZenithError
 
-KEY_TILE = 32
+KEY_TILE = 16
 MAX_HEAD_DIM = 128
 
 
@@ -49,6 +49,40 @@ def _lanes(d: int) -> int:
 
 def _lit(ft: str, x: float) -> str:
     return f"{float(x)!r}f" if ft == "float" else repr(float(x))
+
+
+def score_parts(io: KernelIO, anchor: Operation, ft: str) -> tuple[int, str, str, str]:
+    """C pieces turning score ``s`` of key ``j`` for query ``row`` (head ``h``, batch ``bb``)
+    into its biased value: (causal offset, mask statement, masked-out condition, softcap
+    statement)."""
+    where = f"{io.where}: 'zt.attention'"
+    b, hq, sq, _ = static_shape(anchor.operand(0), where)
+    skv = static_shape(anchor.operand(1), where)[2]
+    at = op_attrs(anchor)
+    f = "f" if ft == "float" else ""
+    offset = skv - sq if at["causal_align"] == "lower_right" else 0
+    bias = ""
+    if len(anchor.operands) == 4:
+        mask = anchor.operand(3)
+        ms = static_shape(mask, where)
+        ref = f"{_ptr(io, anchor, 3)}[{broadcast_index(ms, (b, hq, sq, skv), ['bb', 'h', 'row', 'j'])}]"
+        if mask.type.dtype.is_bool:
+            bias = f"if (!{ref}) s = -INFINITY;"
+        else:
+            bias = f"s += ({ft}){load(mask.type.dtype, ref)};"
+    limits = []
+    if at["causal"]:
+        limits.append(f"j > row + {offset}")
+    if at["left_window_size"] >= 0:
+        limits.append(f"j < row + {offset - at['left_window_size']}")
+    if at["right_window_size"] >= 0:
+        limits.append(f"j > row + {offset + at['right_window_size']}")
+    limits.append(f"j >= {skv}")
+    softcap = ""
+    if at["softcap"] > 0:
+        c = _lit(ft, at["softcap"])
+        softcap = f"s = {c} * tanh{f}(s / {c});"
+    return offset, bias, " || ".join(limits), softcap
 
 
 def _source(io: KernelIO, anchor: Operation, epi: Epilogue, threads: int) -> tuple[str, tuple]:
@@ -65,39 +99,21 @@ def _source(io: KernelIO, anchor: Operation, epi: Epilogue, threads: int) -> tup
     scale = at["scale"] if at["scale"] is not None else 1.0 / math.sqrt(d)
     pq, pk, pv = (_ptr(io, anchor, i) for i in range(3))
     qdt = anchor.operand(0).type.dtype
-    offset = skv - sq if at["causal_align"] == "lower_right" else 0
-    # The score of key j for this row: scaled dot, softcap, mask, causal / window bias.
-    bias = []
-    if len(anchor.operands) == 4:
-        mask = anchor.operand(3)
-        ms = static_shape(mask, where)
-        ref = f"{_ptr(io, anchor, 3)}[{broadcast_index(ms, (b, hq, sq, skv), ['bb', 'h', 'row', 'j'])}]"
-        if mask.type.dtype.is_bool:
-            bias.append(f"if (!{ref}) s = -INFINITY;")
-        else:
-            bias.append(f"s += ({ft}){load(mask.type.dtype, ref)};")
-    limits = []
-    if at["causal"]:
-        limits.append(f"j > row + {offset}")
-    if at["left_window_size"] >= 0:
-        limits.append(f"j < row + {offset - at['left_window_size']}")
-    if at["right_window_size"] >= 0:
-        limits.append(f"j > row + {offset + at['right_window_size']}")
-    limits.append(f"j >= {skv}")
-    softcap = ""
-    if at["softcap"] > 0:
-        c = _lit(ft, at["softcap"])
-        softcap = f"s = {c} * tanh{f}(s / {c});"
+    offset, bias, limits, softcap = score_parts(io, anchor, ft)
     # Tiles past the causal limit of every row of the block: the loop stops there.
     kv_end = f"min({skv}, r0 + {rows + offset})" if at["causal"] else str(skv)
     shuffles = "".join(f"      s += __shfl_xor_sync(0xffffffffu, s, {o});\n"
                        for o in (1 << i for i in reversed(range(int(math.log2(t))))))
+    q_load = load(qdt, f"{pq}[(bh * {sq} + row) * {d} + dd]")
+    k_load = load(anchor.operand(1).type.dtype, f"{pk}[(kvh * {skv} + j) * {d} + dd]")
+    v_load = load(anchor.operand(2).type.dtype, f"{pv}[(kvh * {skv} + j) * {dv} + dd]")
     coords = ["bb", "h", "row", "dd"]
     store = epi.emit("v", coords, f"((bb * {hq} + h) * {sq} + row) * {dv} + dd", indent="        ")
     src = f"""{PRELUDE}#include <math.h>
 
-extern "C" __global__ void __launch_bounds__({threads}) {io.name}({io.params()}) {{
-  // flash attention: {rows} query rows x {t} threads each, key tiles of {KEY_TILE}; B {b}, Hq {hq}, Hkv {hkv}, Sq {sq}, Skv {skv}, D {d}, Dv {dv}
+extern "C" __global__ void {io.name}({io.params()}) {{
+  // flash attention: {rows} query rows x {t} threads each, key tiles of {KEY_TILE}
+  // B {b}, Hq {hq}, Hkv {hkv}, Sq {sq}, Skv {skv}, D {d}, Dv {dv}
   __shared__ {ft} Ks[{KEY_TILE}][{d}];
   __shared__ {ft} Vs[{KEY_TILE}][{dv}];
   const int tid = threadIdx.x, lane = tid % {t};
@@ -109,7 +125,7 @@ extern "C" __global__ void __launch_bounds__({threads}) {io.name}({io.params()})
   #pragma unroll
   for (int i = 0; i < {dpt}; ++i) {{
     const int dd = lane + i * {t};
-    qr[i] = dd < {d} ? ({ft}){load(qdt, f"{pq}[(bh * {sq} + row) * {d} + dd]")} * {_lit(ft, scale)} : ({ft})0;
+    qr[i] = dd < {d} ? ({ft}){q_load} * {_lit(ft, scale)} : ({ft})0;
   }}
   #pragma unroll
   for (int i = 0; i < {vpt}; ++i) acc[i] = ({ft})0;
@@ -119,11 +135,11 @@ extern "C" __global__ void __launch_bounds__({threads}) {io.name}({io.params()})
     __syncthreads();
     for (int e = tid; e < {KEY_TILE * d}; e += {threads}) {{
       const int j = j0 + e / {d}, dd = e % {d};
-      Ks[e / {d}][dd] = j < {skv} ? ({ft}){load(anchor.operand(1).type.dtype, f"{pk}[(kvh * {skv} + j) * {d} + dd]")} : ({ft})0;
+      Ks[e / {d}][dd] = j < {skv} ? ({ft}){k_load} : ({ft})0;
     }}
     for (int e = tid; e < {KEY_TILE * dv}; e += {threads}) {{
       const int j = j0 + e / {dv}, dd = e % {dv};
-      Vs[e / {dv}][dd] = j < {skv} ? ({ft}){load(anchor.operand(2).type.dtype, f"{pv}[(kvh * {skv} + j) * {dv} + dd]")} : ({ft})0;
+      Vs[e / {dv}][dd] = j < {skv} ? ({ft}){v_load} : ({ft})0;
     }}
     __syncthreads();
     {ft} sc[{KEY_TILE}];
@@ -138,10 +154,10 @@ extern "C" __global__ void __launch_bounds__({threads}) {io.name}({io.params()})
         if (dd < {d}) s += qr[i] * Ks[jj][dd];
       }}
 {shuffles}      {softcap}
-      if ({' || '.join(limits)}) {{
+      if ({limits}) {{
         s = -INFINITY;
       }} else {{
-        {' '.join(bias)}
+        {bias}
       }}
       sc[jj] = s;
       tile_max = fmax{f}(tile_max, s);
@@ -195,6 +211,17 @@ def generate_attention(op: Operation, options: CudaOptions) -> CudaKernel:
     if min(q) == 0 or k[2] == 0:
         raise ZenithError(f"{where}: empty attention (q {q}, k {k}) has no CUDA kernel")
     epi = Epilogue(io, anchor)
+    from zenith.codegen.cuda import attention_tc
+    from zenith.codegen.cuda.gemm import _arch_num
+
+    if attention_tc.eligible(anchor, _arch_num(options.arch), options.tensor_cores):
+        src, grid = attention_tc.source(io, anchor, epi)
+        if grid[1] > 65535:
+            raise ZenithError(f"{where}: {grid[1]} batch x heads exceed the grid's 65535")
+        return CudaKernel(io.name, io.name, src, grid, (attention_tc.THREADS, 1, 1), 0, len(io.ins),
+                          len(io.outs), {"template": "flash-attention-wmma",
+                                         "rows_per_block": str(attention_tc.ROWS),
+                                         "key_tile": str(attention_tc.KEYS)})
     t = _lanes(max(q[3], v[3]))
     threads = 128 if q[0] * q[1] * -(-q[2] // (128 // t)) >= 132 else 64
     src, grid = _source(io, anchor, epi, threads)

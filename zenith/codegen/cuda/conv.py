@@ -85,8 +85,8 @@ def _window(g: ConvGeom, p: str, t: str) -> tuple[list[str], str]:
 def _conv_spec(io: KernelIO, anchor: Operation, epi: Epilogue) -> GemmSpec:
     g = ConvGeom(io, anchor)
     px, pw = _ptr(io, anchor, 0), _ptr(io, anchor, 1)
-    grp = (lambda b: "0") if g.group == 1 else (lambda b: f"(({b}) % {g.group})")  # noqa: E731
-    img = (lambda b: b) if g.group == 1 else (lambda b: f"(({b}) / {g.group})")  # noqa: E731
+    grp = (lambda b: "0") if g.group == 1 else (lambda b: f"(({b}) % {g.group})")
+    img = (lambda b: b) if g.group == 1 else (lambda b: f"(({b}) / {g.group})")
     kk_len = g.cg * g.ks
 
     def a_index(b: str, m: str, k: str) -> str:
@@ -158,8 +158,9 @@ def _direct_source(io: KernelIO, anchor: Operation, g: ConvGeom, epi: Epilogue) 
     epi_code = epi.emit("v", coords, "idx", indent="    ")
     grp_decl = f"  const int grp = m / {g.mg};\n  (void)grp;\n"
     return f"""{PRELUDE}
-extern "C" __global__ void __launch_bounds__({DIRECT_BLOCK}) {io.name}({io.params()}) {{
-  // direct {anchor.name.split('.')[1]}: one thread per output element, group {g.group}, kernel {list(g.kernel)}
+extern "C" __global__ void {io.name}({io.params()}) {{
+  // direct {anchor.name.split('.')[1]}: one thread per output element
+  // group {g.group}, kernel {list(g.kernel)}
   const int idx = blockIdx.x * {DIRECT_BLOCK} + threadIdx.x;
   if (idx < {total}) {{
   const int p = idx % {g.p}, m = (idx / {g.p}) % {g.m}, n = idx / {g.p * g.m};

@@ -33,12 +33,13 @@ from zenith.codegen.cuda.gemm_templates import (
     choose_wmma,
     grid_of,
     simt_source,
+    use_async,
     wmma_source,
 )
 from zenith.codegen.cuda.kernel import CudaKernel, CudaOptions, register
+from zenith.dialects.shape_rules import broadcast_shapes
 from zenith.ir.core import Operation
 from zenith.ir.diagnostics import ZenithError
-from zenith.dialects.shape_rules import broadcast_shapes
 
 ANCHORS = ("zt.matmul", "zt.linear", "zt.gemm")
 
@@ -80,9 +81,11 @@ def _matmul_spec(io: KernelIO, anchor: Operation, epi: Epilogue) -> GemmSpec:
     return GemmSpec(
         io, math.prod(batch), m, n, k,
         Operand(pa, a_v.type.dtype,
-                lambda b, i, kk: _sum(_batch_offset(a2[:-2], batch, m * k, b), f"{i} * {k}", kk), True),
+                lambda b, i, kk: _sum(_batch_offset(a2[:-2], batch, m * k, b), f"{i} * {k}", kk), True,
+                vec8=k % 8 == 0),
         Operand(pb, b_v.type.dtype,
-                lambda b, kk, j: _sum(_batch_offset(b2[:-2], batch, k * n, b), f"{kk} * {n}", j), n == 1),
+                lambda b, kk, j: _sum(_batch_offset(b2[:-2], batch, k * n, b), f"{kk} * {n}", j), n == 1,
+                vec8=(k if n == 1 else n) % 8 == 0),
         _acc(a_v), lambda acc, b, i, j: acc, coords,
         lambda b, i, j: _sum(f"(({b}) * {m} + {i}) * {n}" if math.prod(batch) > 1 else f"{i} * {n}", j),
         epi)
@@ -119,8 +122,8 @@ def _linear_spec(io: KernelIO, anchor: Operation, epi: Epilogue) -> GemmSpec:
         finish = lambda a, b, i, j: f"{a} + ({acc}){load(bias.type.dtype, f'{pbias}[{j}]')}"  # noqa: E731
     return GemmSpec(
         io, 1, m, n, k,
-        Operand(px, x_v.type.dtype, lambda b, i, kk: f"{i} * {k} + {kk}", True),
-        Operand(pw, w_v.type.dtype, lambda b, kk, j: f"{j} * {k} + {kk}", True),
+        Operand(px, x_v.type.dtype, lambda b, i, kk: f"{i} * {k} + {kk}", True, vec8=k % 8 == 0),
+        Operand(pw, w_v.type.dtype, lambda b, kk, j: f"{j} * {k} + {kk}", True, vec8=k % 8 == 0),
         acc, finish, lambda b, i, j: unflatten(i, lead) + [j], lambda b, i, j: f"{i} * {n} + {j}", epi)
 
 
@@ -132,8 +135,14 @@ def _gemm_spec(io: KernelIO, anchor: Operation, epi: Epilogue) -> GemmSpec:
     n = sb[0] if at["trans_b"] else sb[1]
     acc = _acc(a_v)
     pa, pb = _ptr(io, anchor, 0), _ptr(io, anchor, 1)
-    a_idx = (lambda b, i, kk: f"{kk} * {m} + {i}") if at["trans_a"] else (lambda b, i, kk: f"{i} * {k} + {kk}")
-    b_idx = (lambda b, kk, j: f"{j} * {k} + {kk}") if at["trans_b"] else (lambda b, kk, j: f"{kk} * {n} + {j}")
+    if at["trans_a"]:
+        a_idx = lambda b, i, kk: f"{kk} * {m} + {i}"  # noqa: E731
+    else:
+        a_idx = lambda b, i, kk: f"{i} * {k} + {kk}"  # noqa: E731
+    if at["trans_b"]:
+        b_idx = lambda b, kk, j: f"{j} * {k} + {kk}"  # noqa: E731
+    else:
+        b_idx = lambda b, kk, j: f"{kk} * {n} + {j}"  # noqa: E731
     alpha, beta = at["alpha"], at["beta"]
 
     def finish(a: str, b: str, i: str, j: str) -> str:
@@ -148,8 +157,8 @@ def _gemm_spec(io: KernelIO, anchor: Operation, epi: Epilogue) -> GemmSpec:
 
     return GemmSpec(
         io, 1, m, n, k,
-        Operand(pa, a_v.type.dtype, a_idx, not at["trans_a"]),
-        Operand(pb, b_v.type.dtype, b_idx, bool(at["trans_b"])),
+        Operand(pa, a_v.type.dtype, a_idx, not at["trans_a"], vec8=(m if at["trans_a"] else k) % 8 == 0),
+        Operand(pb, b_v.type.dtype, b_idx, bool(at["trans_b"]), vec8=(k if at["trans_b"] else n) % 8 == 0),
         acc, finish, lambda b, i, j: [i, j], lambda b, i, j: f"{i} * {n} + {j}", epi)
 
 
@@ -174,13 +183,15 @@ def gemm_kernel(io: KernelIO, spec: GemmSpec, options: CudaOptions, template: st
     if use_tensor_cores(spec, options):
         name = tile or choose_wmma(spec)
         cfg = WMMA_CONFIGS[name]
-        src, kind = wmma_source(spec, cfg), "wmma"
+        arch = _arch_num(options.arch)
+        src, kind = wmma_source(spec, cfg, arch), "wmma"
+        extra = {"stages": "2 (cp.async)" if use_async(spec, cfg, arch) else "1 (register staging)"}
     else:
         name = tile or choose_simt(spec)
         cfg = SIMT_CONFIGS[name]
-        src, kind = simt_source(spec, cfg), "simt"
+        src, kind, extra = simt_source(spec, cfg), "simt", {}
     notes = {"template": f"{template}-{kind}", "tile": name,
-             "gemm": f"batch={spec.batch} M={spec.m} N={spec.n} K={spec.k}"}
+             "gemm": f"batch={spec.batch} M={spec.m} N={spec.n} K={spec.k}", **extra}
     return CudaKernel(io.name, io.name, src, grid_of(spec, cfg.bm, cfg.bn), (cfg.threads, 1, 1),
                       0, len(io.ins), len(io.outs), notes)
 

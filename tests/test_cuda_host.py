@@ -152,6 +152,10 @@ def _vector_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
         m = _module([(a, b_, c)], dt, lambda b, x, c=c, dt=dt: [b.op("zt.add", b.op(
             "zt.transpose", x, perm=(1, 0, 2)), _c(b, rng.standard_normal(c), dt))])
         cases[f"vector-rows-{dt}"] = (m, [rng.standard_normal((a, b_, c)).astype(dtype(dt).np_dtype)])
+    # an f32 input next to f16 outputs: 8 floats a thread, two 16-byte loads
+    m = _module([(4, 16)], "f32", lambda b, x: [b.op("zt.add", b.op("zt.cast", x, to=dtype("f16")),
+                                                      _c(b, rng.standard_normal(16), "f16"))])
+    cases["vector-rows-mixed"] = (m, [rng.standard_normal((4, 16)).astype(np.float32)])
     # ... at a constant shift along the last axis (split, slice, concat, constant pad)
     shifted = {
         "split": ([(3, 24)],
@@ -287,11 +291,14 @@ def test_vectorized_elementwise(emulated, dt):
 
 @pytest.mark.parametrize("name", ["vector-rows-f32", "vector-rows-f16", "vector-rows-bf16",
                                   "vector-rows-gather", "vector-rows-split", "vector-rows-slice",
-                                  "vector-rows-concat", "vector-rows-pad"])
+                                  "vector-rows-concat", "vector-rows-pad", "vector-rows-mixed"])
 def test_vector_rows(emulated, name):
     """Inputs read along the output's last axis (not at its flat index) are vector loads too."""
     (op,) = kernel_ops(emulated["cases"][name][0])
-    assert "*reinterpret_cast<const zk_vec<" in generate_kernel(op).source
+    source = generate_kernel(op).source
+    assert "reinterpret_cast<const zk_vec<" in source
+    if name == "vector-rows-mixed":
+        assert "zk_vec<float, 8>" in source
     _check(emulated, name)
 
 

@@ -78,7 +78,7 @@ def _loop(kop: Operation, block, ins: list[str], outs: list[str], yields: list, 
     pre: list[str] = []
     if width > 1:
         vec_of = {a: f"vin{i}.v[j]" for i, a in enumerate(block.args)
-                  if shape_of(a) == shape and a.type.dtype.itemsize * width <= 16}
+                  if shape_of(a) == shape and a.type.dtype.itemsize * width <= 32}
         em.vector_name = vec_of.get
         if shape[-1] % width == 0:
             # The V elements of a thread share every index but the last: unravel once, outside j.

@@ -178,7 +178,7 @@ class Emitter:
         shape = shape_of(v)
         root, shift = self.shifted.get(idx[-1], (idx[-1], 0)) if idx else ("", 0)
         if self.contiguous is not None and root == "dl" and shift % self.contiguous[1] == 0 \
-                and shape[-1] % self.contiguous[1] == 0 and v.type.dtype.itemsize * self.contiguous[1] <= 16 \
+                and shape[-1] % self.contiguous[1] == 0 and v.type.dtype.itemsize * self.contiguous[1] <= 32 \
                 and not any(self.depends_on_lane(i) for i in idx[:-1]):
             # The V lanes read V consecutive, V-aligned elements of one row: all inside the
             # row or (in a guarded branch no lane takes) all outside it.

@@ -152,6 +152,21 @@ def _vector_cases() -> dict[str, tuple[Module, list[np.ndarray]]]:
         m = _module([(a, b_, c)], dt, lambda b, x, c=c, dt=dt: [b.op("zt.add", b.op(
             "zt.transpose", x, perm=(1, 0, 2)), _c(b, rng.standard_normal(c), dt))])
         cases[f"vector-rows-{dt}"] = (m, [rng.standard_normal((a, b_, c)).astype(dtype(dt).np_dtype)])
+    # an f32 input next to f16 outputs: 8 floats a thread, two 16-byte loads
+    m = _module([(4, 16)], "f32", lambda b, x: [b.op("zt.add", b.op("zt.cast", x, to=dtype("f16")),
+                                                      _c(b, rng.standard_normal(16), "f16"))])
+    cases["vector-rows-mixed"] = (m, [rng.standard_normal((4, 16)).astype(np.float32)])
+    # ... at a constant shift along the last axis (split, slice, concat, constant pad)
+    shifted = {
+        "split": ([(3, 24)],
+                  lambda b, x: list(b.create("zt.split", [x], {"axis": -1, "sizes": (8, 8, 8)}).results)),
+        "slice": ([(2, 20)], lambda b, x: [b.op("zt.slice", x, starts=(4,), ends=(12,), axes=(-1,))]),
+        "concat": ([(2, 4), (2, 8)], lambda b, x, y: [b.op("zt.concat", x, y, axis=-1)]),
+        "pad": ([(2, 8)], lambda b, x: [b.op("zt.pad", x, pads=(4, 4), axes=(-1,), value=1.5)]),
+    }
+    for name, (shapes, body) in shifted.items():
+        m = _module(shapes, "f32", lambda b, *xs, body=body: [b.op("zt.neg", v) for v in body(b, *xs)])
+        cases[f"vector-rows-{name}"] = (m, [rng.standard_normal(s).astype(np.float32) for s in shapes])
     ids = rng.integers(-10, 10, 6)
     m = _module([(10, 12), (6, 12)], "f32", lambda b, t, p: [b.op("zt.add", b.op(
         "zt.gather", t, _c(b, ids, "i64"), axis=0), p)])
@@ -275,11 +290,15 @@ def test_vectorized_elementwise(emulated, dt):
 
 
 @pytest.mark.parametrize("name", ["vector-rows-f32", "vector-rows-f16", "vector-rows-bf16",
-                                  "vector-rows-gather"])
+                                  "vector-rows-gather", "vector-rows-split", "vector-rows-slice",
+                                  "vector-rows-concat", "vector-rows-pad", "vector-rows-mixed"])
 def test_vector_rows(emulated, name):
     """Inputs read along the output's last axis (not at its flat index) are vector loads too."""
     (op,) = kernel_ops(emulated["cases"][name][0])
-    assert "*reinterpret_cast<const zk_vec<" in generate_kernel(op).source
+    source = generate_kernel(op).source
+    assert "reinterpret_cast<const zk_vec<" in source
+    if name == "vector-rows-mixed":
+        assert "zk_vec<float, 8>" in source
     _check(emulated, name)
 
 

@@ -21,8 +21,9 @@ PRELUDE = r"""#ifndef ZENITH_CUDA_PRELUDE
 #include <cuda_bf16.h>
 #include <stdint.h>
 #endif
-// N consecutive elements loaded or stored as one (16-byte at most) transaction.
-template <typename T, int N> struct alignas(sizeof(T) * N) zk_vec { T v[N]; };
+// N consecutive elements loaded or stored in 16-byte transactions (one, or two for
+// 8 f32 next to 8 f16 of the output); aligned to min(16, its size).
+template <typename T, int N> struct alignas(sizeof(T) * N > 16 ? 16 : sizeof(T) * N) zk_vec { T v[N]; };
 
 // Reduction operators: identity and combine (max/min propagate NaN like NumPy).
 template <typename T> struct zk_sum {

@@ -12,7 +12,8 @@ index (same shape, no broadcast or permutation on the way) is loaded as one
 ``zk_vec`` and every output stored as one. When ``V`` also divides the last dim,
 the ``V`` elements differ only in the last index; an input read with the output's
 last index as its own last index and the other indices free of it (a broadcast
-row vector, a transpose that keeps the last axis, an embedding gather) is read
+row vector, a transpose that keeps the last axis, an embedding gather, or the
+same at a shift that is a multiple of ``V``: split, slice, concat, pad) is read
 as one ``zk_vec`` too (nvcc merges the identical per-lane vector loads of the
 unrolled lane loop into one). The vector loop runs when every pointer is 16-byte
 aligned (the arena is 64-byte aligned, device allocations 256); otherwise (a
@@ -77,7 +78,7 @@ def _loop(kop: Operation, block, ins: list[str], outs: list[str], yields: list, 
     pre: list[str] = []
     if width > 1:
         vec_of = {a: f"vin{i}.v[j]" for i, a in enumerate(block.args)
-                  if shape_of(a) == shape and a.type.dtype.itemsize * width <= 16}
+                  if shape_of(a) == shape and a.type.dtype.itemsize * width <= 32}
         em.vector_name = vec_of.get
         if shape[-1] % width == 0:
             # The V elements of a thread share every index but the last: unravel once, outside j.

@@ -24,6 +24,7 @@ from zenith.ir.opdef import ELEMENTWISE
 
 Idx = tuple[str, ...]
 _NAME = re.compile(r"[A-Za-z_]\w*")
+_SHIFTED = re.compile(r"^(?:([A-Za-z_]\w*) ([+-]) (\d+)|(\d+) \+ ([A-Za-z_]\w*))$")
 VIEWS = {"zt.reshape", "zt.flatten", "zt.squeeze", "zt.unsqueeze", "zt.identity"}
 
 
@@ -62,6 +63,7 @@ class Emitter:
         # Vector mode with a shared row: (base last index, V); names that depend on the lane j.
         self.contiguous: tuple[str, int] | None = None
         self.tainted: set[str] = set()
+        self.shifted: dict[str, tuple[str, int]] = {}  # index temporaries that are "dl + c"
 
     # -- statements -------------------------------------------------------------------------
 
@@ -79,6 +81,12 @@ class Emitter:
         self.emit(f"const {ty} {name} = {expr};")
         if self.tainted and self.depends_on_lane(expr):
             self.tainted.add(name)
+            m = _SHIFTED.match(expr)
+            if m:  # name = root + constant (a slice, split or concat offset on the last axis)
+                var, sign, c = (m.group(1), m.group(2), m.group(3)) if m.group(1) else \
+                    (m.group(5), "+", m.group(4))
+                root, base = self.shifted.get(var, (var, 0))
+                self.shifted[name] = (root, base + (int(c) if sign == "+" else -int(c)))
         return name
 
     def depends_on_lane(self, expr: str) -> bool:
@@ -168,11 +176,16 @@ class Emitter:
                 return self.let(ctype(v.type.dtype), load(v.type.dtype, name), "x")
         ptr = self.arg_ptr[v]
         shape = shape_of(v)
-        if self.contiguous is not None and idx and idx[-1] == "dl" and shape[-1] % self.contiguous[1] == 0 \
-                and v.type.dtype.itemsize * self.contiguous[1] <= 16 \
+        root, shift = self.shifted.get(idx[-1], (idx[-1], 0)) if idx else ("", 0)
+        if self.contiguous is not None and root == "dl" and shift % self.contiguous[1] == 0 \
+                and shape[-1] % self.contiguous[1] == 0 and v.type.dtype.itemsize * self.contiguous[1] <= 32 \
                 and not any(self.depends_on_lane(i) for i in idx[:-1]):
+            # The V lanes read V consecutive, V-aligned elements of one row: all inside the
+            # row or (in a guarded branch no lane takes) all outside it.
             first, width = self.contiguous
-            base = self.ix(self.ravel((*idx[:-1], first), shape))
+            last = first if not shift else self.ix(f"{first} + {shift}" if shift > 0
+                                                   else f"{first} - {-shift}")
+            base = self.ix(self.ravel((*idx[:-1], last), shape))
             t = f"zk_vec<{storage(v.type.dtype, self.kop)}, {width}>"
             vec = self.fresh("vx")
             self.emit(f"const {t} {vec} = *reinterpret_cast<const {t}*>({ptr} + {base});")

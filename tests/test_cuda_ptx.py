@@ -9,9 +9,8 @@ f16 and bf16 modules of elementwise, reduction and pool kernels. Distinct kernel
 (sources equal up to the entry name) are bundled into one translation unit a
 architecture, compiled for sm_80 and sm_90 in parallel; any nvcc error fails.
 
-``PENDING_KINDS`` are generated in another branch (GEMM, conv, attention): their
-kernels are skipped only while no generator is registered for the kind, so they
-are covered as soon as the generators are merged. Every other kind must have one.
+Every kernel kind the models contain must have a generator (``opaque`` kernels
+would fail here: the models have none).
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ from zenith.tolerance import assert_close, compare, tolerance
 from zenith.tools.models import export_bert
 from zenith.tools.models import light_model_path as light_model
 
-PENDING_KINDS = {"matmul", "conv", "attention"}
 # Light models of the onnx package: ResNet-50, plus LRN (Inception v1) and channel shuffles
 # (ShuffleNet). The others add no template (see "Light models" in docs/cuda.md) and cost seconds.
 LIGHT_MODELS = ("resnet50", "inception_v1", "shufflenet")
@@ -105,14 +103,11 @@ def kernels(models) -> dict[str, list[tuple[str, CudaKernel]]]:
     return out
 
 
-def test_every_kind_has_a_generator_except_pending(models):
+def test_every_kind_has_a_generator(models):
     kinds = {op.attr("kind") for m in models.values() for op in m.main.body if op.name == "zk.fused"}
-    assert {"elementwise", "reduction", "pool"} <= kinds
-    missing = kinds - set(GENERATORS) - PENDING_KINDS
+    assert {"elementwise", "reduction", "pool", "matmul", "conv", "attention"} <= kinds
+    missing = kinds - set(GENERATORS)
     assert not missing, f"kinds without a CUDA generator: {sorted(missing)}"
-    pending = sorted(PENDING_KINDS & kinds - set(GENERATORS))
-    if pending:
-        pytest.skip(f"generators not merged yet (their kernels are not compiled): {pending}")
 
 
 @needs_nvcc

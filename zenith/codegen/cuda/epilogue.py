@@ -18,18 +18,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from zenith.codegen.scalar import BOOL_RESULT, UnsupportedOp, compute_type, scalar_expr
+from zenith.codegen.cuda.common import CUDA_STORAGE, ctype, load, store
+from zenith.codegen.scalar import BOOL_RESULT, UnsupportedOp, scalar_expr
 from zenith.ir.core import Operation, Value
 from zenith.ir.diagnostics import ZenithError
 from zenith.ir.dtypes import DType
 from zenith.ir.opdef import ELEMENTWISE, VIEW
 
-CUDA_STORAGE = {
-    "f64": "double", "f32": "float", "f16": "__half", "bf16": "__nv_bfloat16",
-    "i64": "long long", "i32": "int", "i16": "short", "i8": "signed char",
-    "u64": "unsigned long long", "u32": "unsigned int", "u16": "unsigned short",
-    "u8": "unsigned char", "bool": "unsigned char",
-}
 PRELUDE = "#include <cuda_fp16.h>\n#include <cuda_bf16.h>\n#include <stdint.h>\n"
 INDEX_LIMIT = 2**31 - 1
 
@@ -40,31 +35,6 @@ def storage(dt: DType, where: str = "") -> str:
     if t is None:
         raise ZenithError(f"{where}: the CUDA target has no storage type for {dt}")
     return t
-
-
-def ctype(dt: DType) -> str:
-    """The register (compute) type of ``dt``."""
-    return "int64_t" if dt.name == "i64" else compute_type(dt)
-
-
-def load(dt: DType, ref: str) -> str:
-    """``ref`` (an lvalue of storage type) widened to the compute type."""
-    if dt.name == "f16":
-        return f"__half2float({ref})"
-    if dt.name == "bf16":
-        return f"__bfloat162float({ref})"
-    return f"({ctype(dt)})({ref})"
-
-
-def store(dt: DType, value: str) -> str:
-    """A compute-type ``value`` narrowed to the storage type (rounded to nearest even)."""
-    if dt.name == "f16":
-        return f"__float2half_rn({value})"
-    if dt.name == "bf16":
-        return f"__float2bfloat16_rn({value})"
-    if dt.is_bool:
-        return f"(unsigned char)(({value}) != 0)"
-    return f"({storage(dt)})({value})"
 
 
 def op_attrs(op: Operation) -> dict:

@@ -99,7 +99,7 @@ def runners(name: str, tmp: Path) -> tuple[dict[str, Callable[[], object]], dict
 
     rng = np.random.default_rng(0)
     if name == "bert":
-        from benchmarks.fusion_report import bert_module
+        from zenith.tools.models import bert_module
 
         module = bert_module()
         ids = rng.integers(0, 30522, (1, 128)).astype(np.int64)

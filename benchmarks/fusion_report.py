@@ -20,60 +20,16 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import onnx
 
-LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
+from zenith.tools.models import export_bert, light_model_path
+
 # Weights of the light models are ConstantOfShape nodes: fold them whatever their size.
 PREPARE = "canonicalize,constant-fold{size-limit=1000000000},cse,dce"
 MODELS = ("bert", "resnet50", "densenet121")
-
-
-def light_model(name: str) -> Path:
-    """A model of onnx/backend/test/data/light (``resnet50``, ``densenet121``...)."""
-    return LIGHT / f"light_{name}.onnx"
-
-
-def bert_module(seed: int = 0):
-    """BERT-base with random weights (biases and layer norms drawn too), as a module
-    ``(ids, mask) -> (last_hidden_state, pooler_output)``."""
-    import torch
-    from transformers import BertConfig, BertModel
-
-    torch.manual_seed(seed)
-    bert = BertModel(BertConfig()).eval()
-    with torch.no_grad():
-        for name, p in bert.named_parameters():
-            if name.endswith("bias") or "LayerNorm" in name:
-                p.add_(torch.randn_like(p) * 0.02)
-
-    class Wrapper(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, ids, mask):
-            out = self.bert(input_ids=ids, attention_mask=mask)
-            return out.last_hidden_state, out.pooler_output
-
-    return Wrapper().eval()
-
-
-def export_bert(path: Path, seq: int = 128, seed: int = 0) -> Path:
-    """BERT-base with random weights, batch 1, ``seq`` tokens, exported to ``path``."""
-    import torch
-
-    ids = torch.zeros(1, seq, dtype=torch.long)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(bert_module(seed), (ids, torch.ones_like(ids)), str(path), dynamo=False,
-                          opset_version=17,
-                          input_names=["input_ids", "attention_mask"],
-                          output_names=["last_hidden_state", "pooler_output"])
-    return path
 
 
 def ort_node_count(path: Path) -> int:
@@ -149,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models.split(","):
             start = time.perf_counter()
-            path = export_bert(Path(tmp) / "bert.onnx", args.seq) if name == "bert" else light_model(name)
+            bert = name == "bert"
+            path = export_bert(Path(tmp) / "bert.onnx", args.seq) if bert else light_model_path(name)
             rows.append(measure("bert-base" if name == "bert" else name, path))
             print(f"# {name}: {time.perf_counter() - start:.1f} s", flush=True)
     print(format_rows(rows))

@@ -16,7 +16,6 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,8 +24,7 @@ import onnx
 import onnxruntime as ort
 
 import zenith
-
-LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
+from zenith.tools.models import export_bert, light_model_path, randomize_light_model
 
 
 def timed(fn: Callable[[], object], runs: int = 3) -> tuple[object, float]:
@@ -69,70 +67,23 @@ def compare(name: str, path: str, feeds: dict[str, np.ndarray], **compile_kw) ->
     return ok
 
 
-def with_random_weights(path: Path, seed: int = 0) -> onnx.ModelProto:
-    """The light model's constant weights (ConstantOfShape, which make every class equally
-    likely) replaced by random ones; the logits become a second output."""
-    m = onnx.load(path)
-    rng = np.random.default_rng(seed)
-    shapes = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
-    users = {name: (n.op_type, i) for n in m.graph.node for i, name in enumerate(n.input)}
-    nodes = []
-    for n in m.graph.node:
-        if n.op_type != "ConstantOfShape" or n.input[0] not in shapes:
-            nodes.append(n)
-            continue
-        shape = tuple(int(d) for d in shapes[n.input[0]])
-        op, i = users.get(n.output[0], ("", 0))
-        if op in ("Conv", "Gemm") and i == 1:
-            w = rng.standard_normal(shape) / np.sqrt(np.prod(shape[1:]))
-        elif op == "BatchNormalization" and i in (1, 4):
-            w = rng.uniform(0.2, 0.6, shape) if i == 1 else rng.uniform(0.5, 1.5, shape)
-        else:
-            w = rng.uniform(-0.1, 0.1, shape)
-        m.graph.initializer.append(onnx.numpy_helper.from_array(w.astype(np.float32), n.output[0]))
-    del m.graph.node[:]
-    m.graph.node.extend(nodes)
-    logits = [n for n in nodes if n.op_type == "Softmax"][-1].input[0]
-    m.graph.output.append(onnx.helper.make_tensor_value_info(logits, onnx.TensorProto.FLOAT, None))
-    return m
-
-
 def resnet50() -> bool:
     path = str(Path(tempfile.mkdtemp(prefix="zenith-demo-")) / "resnet50.onnx")
-    onnx.save(with_random_weights(LIGHT / "light_resnet50.onnx"), path)
+    onnx.save(randomize_light_model(light_model_path("resnet50")), path)
     x = np.random.default_rng(0).random((1, 3, 224, 224), np.float32)
     return compare("ResNet-50 (the onnx package's light model, random weights)", path,
                    {"gpu_0/data_0": x})
 
 
 def bert(seq: int = 64) -> bool:
-    import torch
-    from transformers import BertConfig, BertModel
-
-    torch.manual_seed(0)
-    model = BertModel(BertConfig()).eval()
-
-    class Wrapper(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = model
-
-        def forward(self, ids, mask):
-            out = self.bert(input_ids=ids, attention_mask=mask)
-            return out.last_hidden_state, out.pooler_output
-
-    path = str(Path(tempfile.mkdtemp(prefix="zenith-demo-")) / "bert_base.onnx")
-    ids = torch.randint(0, 30522, (1, seq))
+    path = Path(tempfile.mkdtemp(prefix="zenith-demo-")) / "bert_base.onnx"
     print("== exporting BERT-base (random weights) with torch.onnx.export ...")
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(Wrapper(), (ids, torch.ones_like(ids)), path, dynamo=False,
-                          opset_version=17, input_names=["input_ids", "attention_mask"],
-                          output_names=["last_hidden_state", "pooler_output"],
-                          dynamic_axes={"input_ids": {1: "seq"}, "attention_mask": {1: "seq"}})
+    export_bert(path, seq=seq, dynamic=True)
+    path = str(path)
+    ids = np.random.default_rng(0).integers(0, 30522, (1, seq)).astype(np.int64)
     mask = np.ones((1, seq), np.int64)
     mask[0, seq - 8:] = 0
-    feeds = {"input_ids": ids.numpy(), "attention_mask": mask}
+    feeds = {"input_ids": ids, "attention_mask": mask}
     return compare(f"BERT-base, sequence {seq}", path, feeds,
                    input_shapes={"input_ids": (1, seq), "attention_mask": (1, seq)})
 

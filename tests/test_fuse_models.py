@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.fusion_report import PREPARE, export_bert, light_model, ort_node_count
+from benchmarks.fusion_report import PREPARE, ort_node_count
 from zenith.interpreter import interpret
 from zenith.ir import DenseAttr, Module
 from zenith.ir.rewrite import constant_value
@@ -25,6 +25,8 @@ from zenith.passes import run_pipeline
 from zenith.passes.fuse import partition_errors
 from zenith.passes.plan_memory import plan_errors
 from zenith.tolerance import assert_close
+from zenith.tools.models import export_bert
+from zenith.tools.models import light_model_path as light_model
 
 pytest.importorskip("onnxruntime")
 ARENA_SLACK = 1.05

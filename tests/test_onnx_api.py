@@ -76,10 +76,8 @@ def test_symbolic_dims_must_agree_across_inputs():
 
 
 def test_targets():
-    assert zenith.compile(mlp(), target="auto").target == "cpu"
+    assert zenith.compile(mlp(), target="auto").target == "cpu"  # dynamic batch: CPU even with a GPU
     assert zenith.compile(mlp(), target="cpu").target == "cpu"
-    with pytest.raises(ZenithError, match="no CUDA backend"):
-        zenith.compile(mlp(), target="cuda")
     with pytest.raises(ZenithError, match="unknown target 'tpu'"):
         zenith.compile(mlp(), target="tpu")
 

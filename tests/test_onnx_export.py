@@ -12,10 +12,11 @@ from onnx import helper
 
 import zenith
 from tests.onnx_suite import LIGHT_MODELS
-from tests.onnx_util import model, ort_run, randomized_light_model, tensor
+from tests.onnx_util import model, ort_run, tensor
 from zenith.frontend.onnx import export_onnx
 from zenith.frontend.onnx.cli import main as cli_main
 from zenith.ir import Builder, ZenithError
+from zenith.tools.models import randomize_light_model as randomized_light_model
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 

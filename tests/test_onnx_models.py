@@ -11,7 +11,6 @@ session (into a temporary folder); ResNet-50 is the light model shipped in the
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +18,15 @@ import onnx
 import pytest
 
 import zenith
-from tests.onnx_util import ort_run, randomized_light_model
+from tests.onnx_util import ort_run
+from zenith.tools.models import export_bert, export_gpt2_block
+from zenith.tools.models import randomize_light_model as randomized_light_model
 
 pytestmark = pytest.mark.slow
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 PASSES = "canonicalize,cse,dce"
 SEQ = 32
-
-
-def _export(module, args, path: Path, **kw) -> Path:
-    import torch
-
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, args, str(path), dynamo=False, opset_version=17, **kw)
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -44,52 +36,14 @@ def model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def bert_path(model_dir: Path) -> Path:
-    torch = pytest.importorskip("torch")
-    from transformers import BertConfig, BertModel
-
-    torch.manual_seed(0)
-    bert = BertModel(BertConfig()).eval()
-
-    class Wrapper(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, ids, mask):
-            out = self.bert(input_ids=ids, attention_mask=mask)
-            return out.last_hidden_state, out.pooler_output
-
-    ids = torch.zeros(1, SEQ, dtype=torch.long)
-    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
-    return _export(Wrapper(), (ids, torch.ones_like(ids)), model_dir / "bert.onnx",
-                   input_names=["input_ids", "attention_mask"],
-                   output_names=["last_hidden_state", "pooler_output"], dynamic_axes=axes)
+    pytest.importorskip("transformers")
+    return export_bert(model_dir / "bert.onnx", seq=SEQ, dynamic=True)
 
 
 @pytest.fixture(scope="session")
 def gpt2_block_path(model_dir: Path) -> Path:
-    torch = pytest.importorskip("torch")
-    from transformers import GPT2Config
-    from transformers.models.gpt2.modeling_gpt2 import GPT2Block
-
-    torch.manual_seed(0)
-    cfg = GPT2Config()
-    cfg._attn_implementation = "eager"
-    block = GPT2Block(cfg, layer_idx=0).eval()
-
-    class Wrapper(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.block = block
-
-        def forward(self, h):
-            n = h.shape[1]
-            causal = torch.triu(torch.full((n, n), torch.finfo(h.dtype).min), diagonal=1)
-            out = self.block(h, attention_mask=causal[None, None])
-            return out[0] if isinstance(out, tuple) else out
-
-    return _export(Wrapper(), (torch.zeros(1, SEQ, cfg.n_embd),), model_dir / "gpt2_block.onnx",
-                   input_names=["hidden"], output_names=["out"])
+    pytest.importorskip("transformers")
+    return export_gpt2_block(model_dir / "gpt2_block.onnx", seq=SEQ)
 
 
 def _native(cm) -> None:

@@ -28,12 +28,17 @@ RUNTIMES = ("native", "interpreter")
 
 
 def resolve_target(target: str) -> str:
-    """The concrete target for ``target`` ("auto" picks the best one available)."""
+    """The concrete target for ``target`` ("auto": "cuda" when PyCUDA and a GPU are there, else "cpu")."""
     if target not in TARGETS:
         raise ZenithError(f"unknown target '{target}'; expected one of {', '.join(TARGETS)}")
-    if target == "cuda":
-        raise ZenithError("target 'cuda' is not available: Zenith has no CUDA backend yet; "
-                          "use target='cpu' (or 'auto')")
+    if target in ("cuda", "auto"):
+        from zenith.cuda_target import cuda_unavailable
+
+        reason = cuda_unavailable()
+        if reason is None:
+            return "cuda"
+        if target == "cuda":
+            raise ZenithError(f"target 'cuda' is not available: {reason}; use target='cpu' (or 'auto')")
     return "cpu"
 
 
@@ -49,6 +54,12 @@ def run_pipeline(module: Module, passes: str | Sequence[str] | None) -> None:
     text = passes if isinstance(passes, str) else ",".join(passes)
     if text:
         run(module, text)
+
+
+def _on_device(x: Any) -> bool:
+    from zenith.runtime.cuda.io import is_device_array
+
+    return is_device_array(x)
 
 
 class CompiledModel:
@@ -101,6 +112,9 @@ class CompiledModel:
         out, symbols = [], {}
         for name, t in zip(names, self.input_types):
             arr = given[name]
+            if self.target == "cuda" and _on_device(arr):  # checked by the CUDA executable
+                out.append(arr)
+                continue
             if not isinstance(arr, np.ndarray):  # Python numbers and lists: same kind only
                 arr = np.asarray(arr)
                 if arr.dtype.kind == t.dtype.np_dtype.kind or (
@@ -157,7 +171,7 @@ def compile(model: ModelSource | Module, target: str = "auto", passes: str | Seq
             static_inputs: Mapping[str, Any] | None = None,
             base_dir: str | os.PathLike | None = None,
             input_structure: Mapping[str, tuple] | None = None,
-            runtime: str = "native") -> CompiledModel:
+            runtime: str = "native", precision: str = "fp32") -> CompiledModel:
     """Compile an ONNX model (ModelProto, path or bytes) or a Zenith module for ``target``.
 
     ``passes`` is a pipeline string such as ``"canonicalize,cse,dce"`` (None: the
@@ -168,7 +182,17 @@ def compile(model: ModelSource | Module, target: str = "auto", passes: str | Seq
     (see :func:`zenith.load_onnx`). ``runtime`` picks the CPU executor: ``"native"`` (the
     default: ``fuse,plan-memory``, CPU kernels and the runtime Executable) or
     ``"interpreter"`` (the reference interpreter, an escape hatch).
+
+    ``precision`` ("fp32", "fp16", "bf16") runs ``lower-precision`` after the
+    pipeline: half compute, f32 statistics, f32 inputs and outputs. On "cuda"
+    that is the fast path (tensor cores); on "cpu" the lowered module runs as
+    it is (NumPy half arithmetic, for checking numerics, not for speed).
+    Target "cuda" (see docs/cuda.md) accepts NumPy arrays or torch CUDA tensors and
+    returns the same kind; it needs static shapes (``input_shapes=``).
     """
+    from zenith.cuda_target import precision_pipeline
+
+    lower = precision_pipeline(precision)
     tgt = resolve_target(target)
     if runtime not in RUNTIMES:
         raise ZenithError(f"unknown runtime '{runtime}'; expected one of {', '.join(RUNTIMES)}")
@@ -178,5 +202,9 @@ def compile(model: ModelSource | Module, target: str = "auto", passes: str | Seq
         module = load_onnx(model, input_shapes=input_shapes, static_inputs=static_inputs,
                            base_dir=base_dir, input_structure=input_structure)
     run_pipeline(module, passes)
-    key = tgt if runtime == "native" else f"{tgt}-{runtime}"
+    if lower:
+        run_pipeline(module, lower)
+    if target == "auto" and tgt == "cuda" and not all(t.is_static for t in module.main.arg_types):
+        tgt = "cpu"  # the CUDA target needs static shapes; "auto" does not fail for want of them
+    key = tgt if runtime == "native" or tgt != "cpu" else f"{tgt}-{runtime}"
     return CompiledModel(module, tgt, executor_for(key, module))

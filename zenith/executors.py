@@ -42,7 +42,15 @@ def _cpu_runtime(module: Module) -> Executor:
     return CpuExecutor(module)
 
 
-EXECUTORS: dict[str, ExecutorFactory] = {"cpu": _cpu_runtime, "cpu-interpreter": InterpreterExecutor}
+def cuda_executor(module: Module) -> Executor:
+    """Fuse, plan, generate CUDA, compile and load (see zenith/cuda_target.py)."""
+    from zenith.cuda_target import compile_cuda
+
+    return compile_cuda(module)
+
+
+EXECUTORS: dict[str, ExecutorFactory] = {"cpu": _cpu_runtime, "cpu-interpreter": InterpreterExecutor,
+                                         "cuda": cuda_executor}
 
 
 def register_executor(target: str, factory: ExecutorFactory) -> None:

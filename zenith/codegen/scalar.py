@@ -196,10 +196,33 @@ def _shift(op: str) -> Template:
     return tmpl
 
 
-SCALAR.update({"zt.pow": _pow, "zt.shl": _shift("<<"), "zt.shr": _shift(">>")})
+def _isinf(a: list[str], attrs: dict, ct: str) -> str:
+    if ct not in ("float", "double"):
+        return "0"
+    terms = []
+    if attrs.get("detect_positive", True):
+        terms.append(f"(({a[0]}) == ({ct})INFINITY)")
+    if attrs.get("detect_negative", True):
+        terms.append(f"(({a[0]}) == -({ct})INFINITY)")
+    return f"({' || '.join(terms)})" if terms else "0"
+
+
+def _shrink(a: list[str], attrs: dict, ct: str) -> str:
+    x = a[0]
+    lam, bias = attrs.get("lambd", 0.5), attrs.get("bias", 0.0)
+    if ct in ("float", "double"):
+        lam_c, bias_c = _lit(ct, lam), _lit(ct, bias)
+    else:
+        lam_c, bias_c = f"({ct}){int(lam)}", f"({ct}){int(bias)}"
+    return (f"((({x}) < -{lam_c}) ? ({ct})(({x}) + {bias_c}) : "
+            f"((({x}) > {lam_c}) ? ({ct})(({x}) - {bias_c}) : ({ct})0))")
+
+
+SCALAR.update({"zt.pow": _pow, "zt.shl": _shift("<<"), "zt.shr": _shift(">>"),
+               "zt.isinf": _isinf, "zt.shrink": _shrink})
 
 # Ops whose result compute type differs from their first operand's.
-BOOL_RESULT = {"zt.eq", "zt.ne", "zt.lt", "zt.le", "zt.gt", "zt.ge", "zt.isnan"}
+BOOL_RESULT = {"zt.eq", "zt.ne", "zt.lt", "zt.le", "zt.gt", "zt.ge", "zt.isnan", "zt.isinf"}
 
 
 def scalar_expr(op_name: str, args: list[str], attrs: dict, ct: str) -> str:

@@ -1,0 +1,27 @@
+"""zenith.tools.models: the light models and their randomized weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+
+from zenith.tools.models import light_model_path, randomize_light_model
+
+
+def test_unknown_light_model_lists_the_known_ones():
+    with pytest.raises(FileNotFoundError, match="resnet50"):
+        light_model_path("no_such_net")
+
+
+def test_randomized_weights_replace_constant_of_shape_and_expose_logits():
+    path = light_model_path("squeezenet")
+    before = onnx.load(str(path))
+    m = randomize_light_model(path, seed=3)
+    assert not any(n.op_type == "ConstantOfShape" for n in m.graph.node)
+    assert len(m.graph.output) == len(before.graph.output) + 1
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in m.graph.initializer}
+    conv_w = [inits[n.input[1]] for n in m.graph.node if n.op_type == "Conv" and n.input[1] in inits]
+    assert conv_w and all(np.std(w) > 0 for w in conv_w)
+    again = randomize_light_model(path, seed=3)
+    assert again.SerializeToString() == m.SerializeToString()

@@ -170,3 +170,18 @@ def test_runs_as_a_module_from_stdin():
                           input=GOOD, capture_output=True, text=True, cwd=ROOT, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count('"zt.exp"') == 1
+
+
+def test_check_semantics_judges_lower_precision_at_half_tolerance(tmp_path, capsys):
+    """lower-precision changes f32 results by design: checked at f16 tolerance, not f32's."""
+    src = """func.func @main(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) -> (tensor<4x16xf32>) {
+  %h = "zt.linear"(%x, %w) : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  %g = "zt.gelu"(%h) : (tensor<4x16xf32>) -> tensor<4x16xf32>
+  "func.return"(%g) : (tensor<4x16xf32>) -> ()
+}
+"""
+    path = write(tmp_path, src)
+    assert main([path, "--passes", "lower-precision{dtype=f16}", "--check-semantics"]) == 0
+    err = capsys.readouterr().err
+    m = re.search(r"results agree; max abs error ([0-9.e+-]+)", err)
+    assert m and 0 < float(m.group(1)) < 0.05, err  # a real f16 error, within f16 tolerance

@@ -80,6 +80,11 @@ class Pass:
     def run(self, module: Module, ctx: PassContext) -> None:
         raise NotImplementedError
 
+    def numerics_dtype(self) -> str | None:
+        """The dtype a pass deliberately computes floats in (None: it keeps the module's
+        precision). Semantic checks compare float results at that dtype's tolerance."""
+        return None
+
     @classmethod
     def options(cls) -> list[OptionInfo]:
         """The pass's options in declaration order."""

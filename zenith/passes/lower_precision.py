@@ -164,6 +164,9 @@ class LowerPrecision(Pass):
     dtype: str = option("f16", "the half type: f16 or bf16")
     patterns: bool = option(True, "recognise fusion patterns first so casts do not split them")
 
+    def numerics_dtype(self) -> str | None:
+        return self.dtype
+
     def __post_init__(self) -> None:
         if self.dtype not in ("f16", "bf16"):
             raise ValueError(f"dtype must be f16 or bf16, not '{self.dtype}'")

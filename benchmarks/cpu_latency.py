@@ -3,8 +3,8 @@
     PYTHONPATH=. python benchmarks/cpu_latency.py [--models bert,resnet50] [--runs 30] [--block 6]
 
 Models (random weights, nothing downloaded): BERT-base (``transformers.BertModel``,
-batch 1, sequence 128, as ``benchmarks/fusion_report.py`` builds it) and
-ResNet-50 (torchvision's layout written out here, batch 1, 224x224, eval mode).
+batch 1, sequence 128) and ResNet-50 (torchvision's layout in plain PyTorch, batch 1,
+224x224, eval mode), both from ``zenith.tools.models``.
 Each is exported with ``torch.onnx.export(..., dynamo=False, opset_version=17)``;
 Zenith (``zenith.compile(path, target="cpu")``) and ONNX Runtime (``ORT_ENABLE_ALL``)
 run the ONNX file, PyTorch runs the module itself under ``torch.inference_mode()``.
@@ -27,67 +27,16 @@ import os
 import platform
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from zenith.tools.models import bert_module, export_onnx, resnet50_module
+
 THREADS = 2
 # zenith-split runs its GEMMs as row blocks on its own 2 threads, OpenBLAS single-threaded
 BLAS_THREADS = {"zenith-split": 1}
-
-
-def resnet50():
-    """torchvision's ResNet-50 (v1.5: stride on the 3x3 conv), random weights, eval mode."""
-    import torch
-    from torch import nn
-
-    class Bottleneck(nn.Module):
-        def __init__(self, cin: int, width: int, stride: int) -> None:
-            super().__init__()
-            cout = width * 4
-            self.body = nn.Sequential(
-                nn.Conv2d(cin, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-                nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width),
-                nn.ReLU(inplace=True), nn.Conv2d(width, cout, 1, bias=False), nn.BatchNorm2d(cout))
-            self.down = None
-            if stride != 1 or cin != cout:
-                self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                          nn.BatchNorm2d(cout))
-
-        def forward(self, x):
-            skip = x if self.down is None else self.down(x)
-            return torch.relu(self.body(x) + skip)
-
-    layers: list[nn.Module] = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64),
-                               nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)]
-    cin = 64
-    for width, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
-        for i in range(blocks):
-            layers.append(Bottleneck(cin, width, stride if i == 0 else 1))
-            cin = width * 4
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2048, 1000)]
-    torch.manual_seed(0)
-    model = nn.Sequential(*layers)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.uniform_(0.2, 0.6)
-                m.bias.uniform_(-0.1, 0.1)
-                m.running_mean.uniform_(-0.1, 0.1)
-                m.running_var.uniform_(0.5, 1.5)
-    return model.eval()
-
-
-def _export(module, args: tuple, path: Path, names: list[str]) -> Path:
-    import torch
-
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, args, str(path), dynamo=False, opset_version=17,
-                          input_names=names)
-    return path
 
 
 def runners(name: str, tmp: Path) -> tuple[dict[str, Callable[[], object]], dict[str, Callable]]:
@@ -99,17 +48,15 @@ def runners(name: str, tmp: Path) -> tuple[dict[str, Callable[[], object]], dict
 
     rng = np.random.default_rng(0)
     if name == "bert":
-        from zenith.tools.models import bert_module
-
         module = bert_module()
         ids = rng.integers(0, 30522, (1, 128)).astype(np.int64)
         mask = np.ones((1, 128), np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
     else:
-        module = resnet50()
+        module = resnet50_module()
         feeds = {"x": rng.standard_normal((1, 3, 224, 224)).astype(np.float32)}
     targs = tuple(torch.from_numpy(v) for v in feeds.values())
-    path = _export(module, targs, tmp / f"{name}.onnx", list(feeds))
+    path = export_onnx(module, targs, tmp / f"{name}.onnx", input_names=list(feeds))
 
     t0 = time.perf_counter()
     cm = zenith.compile(str(path), target="cpu")

@@ -4,7 +4,7 @@
         [--bert-batches 1,32] [--resnet-batches 1,64] [--runs 100] [--warmup 10] [--out docs/benchmarks.md]
 
 One process. Models: BERT-base (``zenith.tools.models.bert_module``, random weights,
-seq 128) and ResNet-50 (``benchmarks/torch_resnet.py``); each is exported to ONNX
+seq 128) and ResNet-50 (``zenith.tools.models.resnet50_module``); each is exported to ONNX
 at the batch size and compiled by Zenith with ``target="cuda"`` and ``precision=``;
 the peers run the same torch module (``.half()`` for fp16). Inputs are torch CUDA
 tensors for everyone (Zenith reads them in place and returns torch tensors), so
@@ -61,9 +61,9 @@ def build(torch: Any, model: str, batch: int, seq: int, tmp: Path) -> tuple[Any,
         path = export_onnx(module, (ids, mask), tmp / f"bert_b{batch}.onnx",
                            input_names=["input_ids", "attention_mask"], output_names=["hidden", "pooled"])
         return module, [ids.cuda(), mask.cuda()], path
-    from benchmarks.torch_resnet import resnet50
+    from zenith.tools.models import resnet50_module
 
-    module = resnet50()
+    module = resnet50_module()
     x = torch.randn(batch, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     path = export_onnx(module, (x,), tmp / f"resnet50_b{batch}.onnx", input_names=["x"], output_names=["y"])
     return module, [x.cuda()], path

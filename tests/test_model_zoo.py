@@ -25,3 +25,13 @@ def test_randomized_weights_replace_constant_of_shape_and_expose_logits():
     assert conv_w and all(np.std(w) > 0 for w in conv_w)
     again = randomize_light_model(path, seed=3)
     assert again.SerializeToString() == m.SerializeToString()
+
+
+def test_torch_resnet50_has_torchvisions_size():
+    torch = pytest.importorskip("torch")
+    from zenith.tools.models import resnet50_module
+
+    net = resnet50_module()
+    assert sum(p.numel() for p in net.parameters()) == 25_557_032  # torchvision's ResNet-50
+    with torch.no_grad():
+        assert net(torch.zeros(1, 3, 64, 64)).shape == (1, 1000)

@@ -92,3 +92,12 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 def fmt(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}g}" if x < 100 else f"{x:.0f}"
+
+
+def publish(title: str, torch: Any, header: list[str], rows: list[list[str]], out: str | None) -> None:
+    """Print a markdown section (title, environment, table) and append it to ``out`` if given."""
+    text = f"### {title}\n\n{environment(torch)}\n\n{table(header, rows)}\n"
+    print(text)
+    if out:
+        with open(out, "a") as f:
+            f.write("\n" + text)

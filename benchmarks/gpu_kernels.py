@@ -25,7 +25,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.gpu_common import environment, fmt, peak_bandwidth, require_gpu, table, time_ms
+from benchmarks.gpu_common import fmt, peak_bandwidth, publish, require_gpu, time_ms
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -115,12 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 
     header = ["kernel", "shape", "dtype", "Zenith ms", "torch ms", "Zenith", "torch", "fraction",
               "max rel diff vs torch"]
-    text = (f"### GPU kernels (median of {args.runs} runs; peak DRAM bandwidth {peak / 1e9:.0f} GB/s "
-            f"from the device attributes)\n\n{environment(torch)}\n\n{table(header, rows)}\n")
-    print(text)
-    if args.out:
-        with open(args.out, "a") as f:
-            f.write("\n" + text)
+    publish(f"GPU kernels (median of {args.runs} runs; peak DRAM bandwidth {peak / 1e9:.0f} GB/s "
+            "from the device attributes)", torch, header, rows, args.out)
     return 0
 
 

@@ -26,7 +26,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.gpu_common import environment, fmt, require_gpu, table, time_ms
+from benchmarks.gpu_common import fmt, publish, require_gpu, time_ms
 
 PEERS = ("eager", "compile", "reduce-overhead")
 
@@ -129,12 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows += measure(torch, args, model, batch, Path(d))
     header = ["model", "batch", "precision", "Zenith ms", "eager ms", "compile ms", "reduce-overhead ms",
               "eager/Zenith", "compile/Zenith", "max rel diff vs peer"]
-    text = (f"### GPU latency (median of {args.runs} calls, ms)\n\n{environment(torch)}\n\n"
-            f"{table(header, rows)}\n")
-    print(text)
-    if args.out:
-        with open(args.out, "a") as f:
-            f.write("\n" + text)
+    publish(f"GPU latency (median of {args.runs} calls, ms)", torch, header, rows, args.out)
     return 0
 
 

@@ -35,3 +35,16 @@ def test_torch_resnet50_has_torchvisions_size():
     assert sum(p.numel() for p in net.parameters()) == 25_557_032  # torchvision's ResNet-50
     with torch.no_grad():
         assert net(torch.zeros(1, 3, 64, 64)).shape == (1, 1000)
+
+
+def test_bert_module_stays_in_eval_mode_after_export(tmp_path):
+    """torch.onnx.export restores the exported module's training flag recursively: the zoo's
+    wrappers are in eval mode, so dropout stays off in the eager peer after exporting."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from zenith.tools.models import bert_module, export_onnx
+
+    m = bert_module(num_hidden_layers=1, hidden_size=32, num_attention_heads=2, intermediate_size=64)
+    ids = torch.zeros(1, 8, dtype=torch.long)
+    export_onnx(m, (ids, torch.ones_like(ids)), tmp_path / "b.onnx")
+    assert not any(mod.training for mod in m.modules())

@@ -153,7 +153,7 @@ def _Frozen(gm: Any, args: Sequence[Any], runtime: list[int]) -> Any:
             out = self.gm(*full)
             return tuple(out) if isinstance(out, list) else out
 
-    return Frozen()
+    return Frozen().eval()
 
 
 def make_backend(target: str = "cpu", passes: str | None = None) -> Callable[..., Any]:

@@ -118,7 +118,7 @@ def bert_module(seed: int = 0, perturb: bool = True, **config: Any) -> Any:
             out = self.bert(input_ids=ids, attention_mask=mask)
             return out.last_hidden_state, out.pooler_output
 
-    return Bert()
+    return Bert().eval()  # eval on the wrapper: exporting restores the wrapper's mode recursively
 
 
 def export_bert(path: str | Path, seq: int = 128, batch: int = 1, seed: int = 0,
@@ -156,7 +156,7 @@ def gpt2_block_module(seed: int = 0) -> Any:
             out = self.block(h, attention_mask=causal[None, None])
             return out[0] if isinstance(out, tuple) else out
 
-    return Block()
+    return Block().eval()
 
 
 def export_gpt2_block(path: str | Path, seq: int = 128, batch: int = 1, seed: int = 0) -> Path:

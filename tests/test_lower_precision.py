@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 
+import ml_dtypes
 import numpy as np
 import onnx
 import pytest
@@ -31,33 +32,37 @@ from zenith.tolerance import compare
 RTOL = 2e-2
 
 
-def half_close(want: np.ndarray, got: np.ndarray, what: str, rtol: float = RTOL) -> None:
-    """Elementwise rtol, with an absolute floor of rtol x the mean magnitude (cancellations)."""
+def half_close(want: np.ndarray, got: np.ndarray, what: str, rtol: float = RTOL,
+               atol_floor: float = 0.0) -> None:
+    """Elementwise rtol; absolute floor max(rtol x the mean magnitude, atol_floor) (cancellations)."""
     assert got.dtype == want.dtype and got.shape == want.shape, what
     if want.dtype.kind != "f":
         np.testing.assert_array_equal(got, want, err_msg=what)
         return
-    atol = rtol * float(np.mean(np.abs(want))) if want.size else 0.0
+    atol = max(rtol * float(np.mean(np.abs(want))) if want.size else 0.0, atol_floor)
     c = compare(want, got, rtol, atol)
     assert c.ok, f"{what}: {c.message} (max abs err {c.max_abs_err:.3g})"
 
 
-def lower_and_compare(m: Module, inputs: list[np.ndarray], dt: str) -> Module:
-    want = interpret(m, inputs)
+def lower_and_compare(m: Module, inputs: list[np.ndarray], dt: str,
+                      oracle_inputs: list[np.ndarray] | None = None, rtol: float = RTOL,
+                      atol_floor: float = 0.0) -> Module:
+    """Lower ``m`` to ``dt``; compare with the f32 interpreter on ``oracle_inputs`` (default: ``inputs``)."""
+    want = interpret(m, inputs if oracle_inputs is None else oracle_inputs)
     low = m.clone()
     run_pipeline(low, f"lower-precision{{dtype={dt}}}")
     verify(low)
     assert low.main.arg_types == m.main.arg_types and low.main.result_types == m.main.result_types
     got = interpret(low, inputs)
     for i, (w, g) in enumerate(zip(want, got, strict=True)):
-        half_close(w, g, f"{dt}: result #{i}")
+        half_close(w, g, f"{dt}: result #{i}", rtol, atol_floor)
     kept = [op for op in low.main.body if op.name in KEEP_F32 or op.name.startswith("zt.reduce_")]
     for op in kept:  # statistics in f32
         assert all(r.type.dtype.name != dt for r in op.results), op.name
     fused = low.clone()
     run_pipeline(fused, "fuse,plan-memory")
     for i, (w, g) in enumerate(zip(want, interpret(fused, inputs), strict=True)):
-        half_close(w, g, f"{dt} fused: result #{i}")
+        half_close(w, g, f"{dt} fused: result #{i}", rtol, atol_floor)
     return low
 
 
@@ -196,4 +201,19 @@ def test_random_programs(m: Module, dt: str, seed: int):
     with np.errstate(all="ignore"):
         want = interpret(m, inputs)
     assume(all(np.all(np.isfinite(w)) and np.max(np.abs(w), initial=0) < 1e3 for w in want))
-    lower_and_compare(m, inputs, dt)
+    # The oracle sees the inputs rounded to ``dt``, as the lowered program does at
+    # its boundary: an ill-conditioned chain (exp of a value near 5, say) turns
+    # bf16's input rounding alone (2^-9 relative) into a 2.5% output change, which
+    # is the input's precision, not an error of the pass.
+    half = np.dtype(ml_dtypes.bfloat16 if dt == "bf16" else np.float16)
+    rounded = [x.astype(half).astype(x.dtype) if x.dtype == np.float32 else x for x in inputs]
+    # The intermediate roundings, the pass's own doing, are judged in machine
+    # epsilons of ``dt`` (f16 2^-10, bf16 2^-7): rtol 16 eps against
+    # |want| + mean|want|, absolute floor 1 eps (results that cancel to ~0). A
+    # flat 2e-2 was 20 eps for f16 but 2.6 for bf16, and flaked in CI. Measured
+    # 2026-11-23: over 2,800 random programs the worst was 2.6 eps (f16) and 3.4
+    # (bf16); hypothesis's search found f16 cases past 8 eps, e.g. a layer norm
+    # over three nearly equal exp() values, which amplifies their f16 rounding.
+    # A wrong cast or a statistic left in half precision is off by far more.
+    eps = float(ml_dtypes.finfo(half).eps)
+    lower_and_compare(m, inputs, dt, oracle_inputs=rounded, rtol=16 * eps, atol_floor=eps)

@@ -19,7 +19,9 @@ from pathlib import Path
 
 from zenith.ir.diagnostics import ZenithError
 
-FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fopenmp", "-shared", "-fPIC", "-std=c99")
+# -fno-trapping-math lets gcc if-convert float selects, so loops with them vectorize
+FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp",
+         "-shared", "-fPIC", "-std=c99")
 CC = os.environ.get("CC", "gcc")
 
 

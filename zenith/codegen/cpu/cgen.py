@@ -4,7 +4,8 @@ The entry ``void zk_kernel(in0, ..., out0, ...)`` takes input pointers in order,
 then output pointers. Dims where every operand is laid out alike are merged;
 the loop is ``outer x inner`` (inner = the last merged dim, contiguous in the
 output), with OpenMP over the outer rows. Each element loads its inputs, computes
-the ops as scalar C (``zenith/codegen/scalar.py``) and stores the outputs, so an
+the ops as scalar C (``zenith/codegen/scalar.py``; f32 ``expf``/``erff``/``tanhf``
+become ``vmath``'s inline versions, so gcc vectorizes the loop) and stores the outputs, so an
 output may alias an input index for index (in-place kernels).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from zenith.codegen.cpu.vmath import vectorizable
 from zenith.codegen.scalar import C_STORAGE, UnsupportedOp, compute_type, scalar_expr
 from zenith.ir.core import Operation, Value
 
@@ -99,6 +101,8 @@ def elementwise_source(ops: list[Operation], inputs: list[Value], outputs: list[
              *("      " + b for b in body + stores),
              "    }", "  }", "}"]
     src = "\n".join(lines) + "\n"
+    if ct == "float":
+        src = vectorizable(src)
     # the kernel's inputs are all of ``inputs``: map the used ones to their positions
     order = [inputs.index(v) for v in used]
     return src if order == list(range(len(inputs))) else _with_all_inputs(src, len(inputs), order)

@@ -21,7 +21,17 @@ from tests.opsamples import SAMPLES
 from tests.strategies import programs
 from zenith.codegen.cpu import CpuOptions, cc, generate
 from zenith.interpreter import interpret
-from zenith.ir import Builder, DenseAttr, Function, Module, TensorType, ZenithError, dtype, verify
+from zenith.ir import (
+    Builder,
+    DenseAttr,
+    Function,
+    Module,
+    TensorType,
+    ZenithError,
+    dtype,
+    print_module,
+    verify,
+)
 from zenith.passes import run_pipeline
 from zenith.passes.semantics import random_inputs
 from zenith.runtime.executable import Executable
@@ -191,6 +201,26 @@ def test_linear_gelu_epilogue_in_c_and_gemm_variants():
     for split in (False, True):  # OpenBLAS's threads, or row blocks on the runtime's threads
         exe = through_runtime(m, ins, CpuOptions(c_min_elements=1000, split_gemm=split))
         assert "numpy-gemm+c" in _impls(exe)
+
+
+@pytest.mark.skipif(not cc.available(), reason="no C compiler")
+def test_linear_bias_rides_the_c_epilogue_and_leaves_the_ir_alone():
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((96, 48)).astype(np.float32) / 8
+    bias = rng.standard_normal(96).astype(np.float32)
+
+    def build(b, x, r):
+        return [b.op("zt.add", b.op("zt.gelu", b.op("zt.linear", x, _const(b, w), _const(b, bias))), r)]
+
+    m = _module([(64, 48), (64, 96)], build)
+    ins = [rng.standard_normal(s).astype(np.float32) for s in [(64, 48), (64, 96)]]
+    fused = m.clone()
+    run_pipeline(fused, "fuse,plan-memory")
+    before = print_module(fused)
+    exe = Executable(generate(fused.main, C_ALWAYS))
+    assert print_module(fused) == before  # the bias split happens on a detached copy of the kernel
+    assert _impls(exe) == {"numpy-gemm+c"}
+    assert_close(interpret(m, ins)[0], exe(ins)[0], scale=4.0)
 
 
 # -- the pool, report(), errors --------------------------------------------------------------

@@ -223,6 +223,29 @@ def test_linear_bias_rides_the_c_epilogue_and_leaves_the_ir_alone():
     assert_close(interpret(m, ins)[0], exe(ins)[0], scale=4.0)
 
 
+@pytest.mark.skipif(not cc.available(), reason="no C compiler")
+def test_conv_bias_rides_the_c_epilogue_per_channel():
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((8, 3, 3, 3)).astype(np.float32) / 4
+    bias = rng.standard_normal(8).astype(np.float32)  # per output channel, not per column
+
+    def build(b, x, r):
+        c = b.op("zt.conv", x, _const(b, w), _const(b, bias), pads=[1, 1, 1, 1])
+        return [b.op("zt.relu", b.op("zt.add", c, r))]
+
+    m = _module([(2, 3, 9, 7), (2, 8, 9, 7)], build)
+    ins = [rng.standard_normal(s).astype(np.float32) for s in [(2, 3, 9, 7), (2, 8, 9, 7)]]
+    fused = m.clone()
+    run_pipeline(fused, "fuse,plan-memory")
+    before = print_module(fused)
+    for options, impl in ((C_ALWAYS, "numpy-im2col-gemm+c"), (NUMPY_ONLY, "numpy-im2col-gemm+numpy")):
+        exe = Executable(generate(fused.main, options))
+        assert print_module(fused) == before
+        assert _impls(exe) == {impl}
+        for _ in range(2):
+            assert_close(interpret(m, ins)[0], exe(ins)[0], scale=4.0)
+
+
 # -- the pool, report(), errors --------------------------------------------------------------
 def test_steady_workload_is_served_from_the_pool_cache():
     cm = zenith.compile(mlp(), input_shapes={"x": (3, 4)})

@@ -10,6 +10,8 @@ kernel runs its references.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from zenith.codegen.cpu.elementwise import chain
@@ -17,6 +19,7 @@ from zenith.codegen.cpu.kernel import CpuOptions, Run, body_ops, register
 from zenith.codegen.cpu.parallel import MIN_FLOPS, matmul, run_parallel
 from zenith.ir.builder import Builder
 from zenith.ir.core import Operation, Value
+from zenith.ir.types import TensorType
 
 FLOATS = ("f32", "f64")
 
@@ -77,7 +80,7 @@ def build_gemm(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
         return None
     threads = options.gemm_threads
     if anchor.name == "zt.linear" and anchor.num_operands == 3 and epilogue:
-        return build_gemm(_bias_into_epilogue(op), options)
+        return build_gemm(_bias_into_epilogue(op)[0], options)
     if anchor.name == "zt.linear":
         k, n = anchor.operand(1).type.shape[1], anchor.operand(1).type.shape[0]
         has_bias = anchor.num_operands == 3
@@ -111,19 +114,43 @@ def build_gemm(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
     return _with_epilogue(op, anchor, epilogue, compute, options, "numpy-gemm")
 
 
-def _bias_into_epilogue(op: Operation) -> Operation:
-    """A detached copy of the kernel with ``linear(x, w, b)`` split into ``linear(x, w)``
+def _bias_into_epilogue(op: Operation, per_channel: int = 0) -> tuple[Operation, Callable[[Run], Run]]:
+    """A detached copy of the kernel with ``anchor(x, w, b)`` split into ``anchor(x, w)``
     and ``add(., b)``, so the bias rides the epilogue's one pass over the output
-    instead of a NumPy pass of its own (BERT-base's FFN: ~1 ms per layer)."""
+    instead of a NumPy pass of its own (BERT-base's FFN: ~1 ms per layer).
+
+    ``per_channel`` > 0 (a convolution's bias over NCHW) views the bias as
+    ``(C, 1, ..., 1)`` with that many trailing ones; the returned wrapper reshapes
+    the bias input likewise at run time (a free view)."""
     copy = op.clone()
-    lin = body_ops(copy)[0]
-    at = Builder.before_op(lin)
-    bare = at.create("zt.linear", [lin.operand(0), lin.operand(1)], dict(lin.attributes),
-                     [lin.results[0].type])
-    biased = at.create("zt.add", [bare.results[0], lin.operand(2)], result_types=[lin.results[0].type])
-    lin.results[0].replace_all_uses_with(biased.results[0])
-    lin.erase()
-    return copy
+    anchor = body_ops(copy)[0]
+    bias = anchor.operand(2)
+    if per_channel and (bias not in copy.regions[0].blocks[0].args or len(bias.uses) != 1):
+        raise _NotSplittable
+    at = Builder.before_op(anchor)
+    bare = at.create(anchor.name, [anchor.operand(0), anchor.operand(1)], dict(anchor.attributes),
+                     [anchor.results[0].type])
+    shape = tuple(bias.type.shape) + (1,) * per_channel
+    if per_channel:
+        bias.type = TensorType(bias.type.dtype, shape)
+    biased = at.create("zt.add", [bare.results[0], bias], result_types=[anchor.results[0].type])
+    anchor.results[0].replace_all_uses_with(biased.results[0])
+    anchor.erase()
+    if not per_channel:
+        return copy, lambda run: run
+    index = list(copy.regions[0].blocks[0].args).index(bias)
+
+    def wrap(run: Run) -> Run:
+        def viewed(ins: list[np.ndarray], outs: list[np.ndarray]) -> None:
+            ins = list(ins)
+            ins[index] = ins[index].reshape(shape)
+            run(ins, outs)
+        return viewed
+    return copy, wrap
+
+
+class _NotSplittable(Exception):
+    """The bias cannot move into the epilogue (it is not a kernel input used once)."""
 
 
 @register("conv")
@@ -137,6 +164,14 @@ def build_conv(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
         return None
     if (anchor.attr("group") or 1) != 1:
         return None
+    if anchor.num_operands == 3 and epilogue:
+        try:
+            copy, wrap = _bias_into_epilogue(op, per_channel=2)
+        except _NotSplittable:
+            pass
+        else:
+            made = build_conv(copy, options)
+            return None if made is None else (made[0], wrap(made[1]))
     block = op.regions[0].blocks[0]
     if any(v not in block.args for v in anchor.operands):
         return None

@@ -147,8 +147,11 @@ def test_max_pool(k, stride, pad):
                                        ("bool", (1, 3, 10, 8)), ("causal", (1, 3, 10, 8)),
                                        ("dead_rows", (1, 3, 10, 8)), ("head_mask", (2, 4, 96, 64)),
                                        ("dead_rows", (1, 4, 128, 64))])
-def test_attention(mask, dims):
-    """Small shapes run on one thread; the last two split the heads over the runtime's threads."""
+@pytest.mark.parametrize("use_c", [False, pytest.param(True, marks=pytest.mark.skipif(
+    not cc.available(), reason="no C compiler"))])
+def test_attention(mask, dims, use_c):
+    """Small shapes run on one thread; the last two split the heads over the runtime's threads.
+    ``use_c``: the softmax runs in C (``softmax.py``) where the scores are contiguous."""
     rng = np.random.default_rng(7)
     b_, h, s, d = dims
     shapes = [(b_, h, s, d)] * 3
@@ -181,8 +184,30 @@ def test_attention(mask, dims):
     bld.create("func.return", build(bld, *args))
     fn.sync_signature()
     verify(m)
-    exe = through_runtime(m, qkv + extra, CpuOptions(use_c=False, split_gemm=True))
+    exe = through_runtime(m, qkv + extra, CpuOptions(use_c=use_c, split_gemm=True))
     assert any(i.startswith("numpy-attention") for i in _impls(exe))
+
+
+@pytest.mark.skipif(not cc.available(), reason="no C compiler")
+def test_c_softmax_rows_semantics():
+    from zenith.codegen.cpu.softmax import softmax_rows
+
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((6, 37)) * 20).astype(np.float32)
+    x[1, ::3] = -np.inf           # some keys masked
+    x[2] = -np.inf                # every key masked: a dead row
+    x[3, 5] = np.nan
+    x[4, 7] = np.inf
+    want = x.astype(np.float64) * 0.5
+    with np.errstate(invalid="ignore"):
+        e = np.exp(want - want.max(axis=-1, keepdims=True))
+        want = e / e.sum(axis=-1, keepdims=True)
+    for dead in (0.0, float("nan")):
+        got = x.copy()
+        softmax_rows(got, 0.5, dead=dead)
+        np.testing.assert_allclose(got[[0, 1, 5]], want[[0, 1, 5]], rtol=2e-6, atol=1e-30)
+        assert np.all(np.isnan(got[3])) and np.all(np.isnan(got[4]))  # NaN / +inf: NaN, as NumPy
+        assert np.array_equal(got[2], np.full(37, dead), equal_nan=True)
 
 
 @pytest.mark.skipif(not cc.available(), reason="no C compiler")

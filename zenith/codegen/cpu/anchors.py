@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from zenith.codegen.cpu import softmax
 from zenith.codegen.cpu.elementwise import chain
 from zenith.codegen.cpu.kernel import CpuOptions, Run, body_ops, register
 from zenith.codegen.cpu.parallel import MIN_FLOPS, matmul, run_parallel
@@ -286,25 +287,37 @@ def build_attention(op: Operation, options: CpuOptions) -> tuple[str, Run] | Non
     peak = np.empty((b, h, sq, 1), dt)
     has_mask = len(pos) == 4
 
+    c_softmax = options.use_c and softmax.available()
+
     def attend(q, k, v, bias, scores, peak, dest) -> None:
         np.matmul(q, np.swapaxes(k, -1, -2), out=scores)
-        np.multiply(scores, scale, out=scores)
-        if bias is not None:
-            np.add(scores, bias, out=scores)
-        with np.errstate(invalid="ignore", over="ignore"):
-            np.max(scores, axis=-1, keepdims=True, out=peak)
-            dead = ~np.isfinite(peak) & (peak < 0)
-            any_dead = bool(dead.any())
-            if any_dead:
-                peak[dead] = 0
-            np.subtract(scores, peak, out=scores)
-            np.exp(scores, out=scores)
-            np.sum(scores, axis=-1, keepdims=True, out=peak)
-            np.divide(scores, peak, out=scores)
+        if c_softmax and scores.flags.c_contiguous:
+            if bias is not None:
+                np.multiply(scores, scale, out=scores)
+                np.add(scores, bias, out=scores)
+            # rows with every score -inf: 0 under a bias (as the reference), else 0/0
+            softmax.softmax_rows(scores, 1.0 if bias is not None else scale,
+                                 dead=0.0 if bias is not None else float("nan"))
+            any_dead = False
+        else:
+            np.multiply(scores, scale, out=scores)
+            if bias is not None:
+                np.add(scores, bias, out=scores)
+            with np.errstate(invalid="ignore", over="ignore"):
+                np.max(scores, axis=-1, keepdims=True, out=peak)
+                dead = ~np.isfinite(peak) & (peak < 0)
+                any_dead = bool(dead.any())
+                if any_dead:
+                    peak[dead] = 0
+                np.subtract(scores, peak, out=scores)
+                np.exp(scores, out=scores)
+                np.sum(scores, axis=-1, keepdims=True, out=peak)
+                np.divide(scores, peak, out=scores)
         if bias is not None:
             bias_dead = np.all(np.isneginf(bias), axis=-1, keepdims=True)
             if any_dead or bias_dead.any():
-                np.copyto(scores, dt(0), where=np.broadcast_to(bias_dead | dead, scores.shape))
+                mask = bias_dead | dead if any_dead else bias_dead
+                np.copyto(scores, dt(0), where=np.broadcast_to(mask, scores.shape))
         np.matmul(scores, v, out=dest)
 
     parts = min(options.gemm_threads, h) if b * h * sq * skv * d >= MIN_FLOPS // 2 else 1

@@ -353,3 +353,25 @@ def test_layer_norm_in_c(axis, affine):
     x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
     exe = through_runtime(m, [x], C_ALWAYS)
     assert any(i.startswith("c-layernorm") for i in _impls(exe))
+
+
+@pytest.mark.skipif(not cc.available(), reason="no C compiler")
+def test_openmp_c_kernels_match_the_interpreter():
+    """``c_threads=2`` (``ZENITH_C_THREADS``): generated C splits rows over OpenMP threads."""
+    from zenith.codegen.cpu import cgen
+
+    rng = np.random.default_rng(13)
+    g = rng.standard_normal(256).astype(np.float32)
+
+    def build(b, x, r):
+        y = b.op("zt.gelu", b.op("zt.add", x, r))
+        return [y, b.op("zt.layer_norm", x, _const(b, g), axis=-1, epsilon=1e-5)]
+
+    shapes = [(384, 256), (256,)]  # a broadcast add: 384 rows, 98k elements (OpenMP from 65536)
+    m = _module(shapes, build)
+    ins = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    exe = through_runtime(m, ins, CpuOptions(c_min_elements=1, c_threads=2))
+    assert {"c-elementwise", "c-layernorm"} <= _impls(exe)
+    add = next(op for op in m.main.body if op.name == "zt.add")
+    src = cgen.elementwise_source([add], list(add.operands), [add.results[0]], 2, "k")
+    assert "#pragma omp parallel for num_threads(2)" in src

@@ -30,23 +30,22 @@ Run = Callable[[list[np.ndarray], list[np.ndarray]], None]
 class CpuOptions:
     """What CPU kernels may specialise on."""
 
-    threads: int = 2            # the runtime's threads (split GEMMs, attention heads, OpenMP in C)
+    threads: int = 2            # the runtime's threads (split GEMMs, attention heads)
     use_c: bool = True          # generated C for large elementwise work (gcc, cached)
     c_min_elements: int = 1 << 15  # below this, NumPy is faster than a C call
     split_gemm: bool = False    # GEMMs split over our threads, OpenBLAS single-threaded
+    # OpenMP threads of generated C. 1 by default: an OpenMP pool next to OpenBLAS's
+    # spinning one (and PyTorch's, when loaded) slowed every configuration measured,
+    # split GEMMs included (ResNet-50 split: 190 ms with 2, 114 ms with 1).
+    c_threads: int = 1
 
     @staticmethod
     def from_env() -> CpuOptions:
         threads = int(os.environ.get("ZENITH_NUM_THREADS", "0") or 0) or min(2, os.cpu_count() or 1)
         use_c = os.environ.get("ZENITH_CPU_C", "1") != "0"
         split = os.environ.get("ZENITH_GEMM_SPLIT", "0") == "1"
-        return CpuOptions(threads=threads, use_c=use_c, split_gemm=split)
-
-    @property
-    def c_threads(self) -> int:
-        """OpenMP threads of generated C: 1 unless the runtime owns the threads (split
-        GEMMs): a second pool next to OpenBLAS's spinning one slows both (measured)."""
-        return self.threads if self.split_gemm else 1
+        c_threads = int(os.environ.get("ZENITH_C_THREADS", "1") or 1)
+        return CpuOptions(threads=threads, use_c=use_c, split_gemm=split, c_threads=c_threads)
 
     @property
     def gemm_threads(self) -> int:

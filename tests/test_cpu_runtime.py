@@ -203,11 +203,30 @@ def test_c_softmax_rows_semantics():
         e = np.exp(want - want.max(axis=-1, keepdims=True))
         want = e / e.sum(axis=-1, keepdims=True)
     for dead in (0.0, float("nan")):
-        got = x.copy()
+        got = x.copy()[None, None]
         softmax_rows(got, 0.5, dead=dead)
+        got = got[0, 0]
         np.testing.assert_allclose(got[[0, 1, 5]], want[[0, 1, 5]], rtol=2e-6, atol=1e-30)
         assert np.all(np.isnan(got[3])) and np.all(np.isnan(got[4]))  # NaN / +inf: NaN, as NumPy
         assert np.array_equal(got[2], np.full(37, dead), equal_nan=True)
+
+
+@pytest.mark.skipif(not cc.available(), reason="no C compiler")
+@pytest.mark.parametrize("bias_shape", [(2, 1, 1, 9), (1, 3, 5, 9), (5, 9), (2, 3, 1, 1), (1, 3, 5, 1)])
+def test_c_softmax_reads_the_bias_through_its_broadcast_strides(bias_shape):
+    from zenith.codegen.cpu.softmax import softmax_rows
+
+    rng = np.random.default_rng(12)
+    s = rng.standard_normal((2, 3, 5, 9)).astype(np.float32)
+    bias = np.where(rng.random(bias_shape) < 0.3, -np.inf, rng.standard_normal(bias_shape)).astype(np.float32)
+    z = s.astype(np.float64) * 0.7 + bias
+    with np.errstate(invalid="ignore"):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        want = e / e.sum(axis=-1, keepdims=True)
+    want = np.where(np.isneginf(z.max(axis=-1, keepdims=True)), 0.0, want)  # dead rows: 0
+    got = s.copy()
+    softmax_rows(got, 0.7, dead=0.0, bias=bias)
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7)
 
 
 @pytest.mark.skipif(not cc.available(), reason="no C compiler")

@@ -291,13 +291,10 @@ def build_attention(op: Operation, options: CpuOptions) -> tuple[str, Run] | Non
 
     def attend(q, k, v, bias, scores, peak, dest) -> None:
         np.matmul(q, np.swapaxes(k, -1, -2), out=scores)
-        if c_softmax and scores.flags.c_contiguous:
-            if bias is not None:
-                np.multiply(scores, scale, out=scores)
-                np.add(scores, bias, out=scores)
+        if c_softmax and scores.flags.c_contiguous and (bias is None or bias.dtype == dt):
             # rows with every score -inf: 0 under a bias (as the reference), else 0/0
-            softmax.softmax_rows(scores, 1.0 if bias is not None else scale,
-                                 dead=0.0 if bias is not None else float("nan"))
+            softmax.softmax_rows(scores, scale, dead=0.0 if bias is not None else float("nan"),
+                                 bias=bias)
             any_dead = False
         else:
             np.multiply(scores, scale, out=scores)

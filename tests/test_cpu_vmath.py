@@ -91,3 +91,17 @@ def test_vectorizable_rewrites_only_f32_libm_calls():
     assert "zk_erff(y[1])" in out and "zk_expf(y[2])" in out and "zk_tanhf(y[3])" in out
     assert "expm1f(y[4])" in out and "(float)exp(d)" in out
     assert vectorizable("void k(void) {}\n") == "void k(void) {}\n"
+
+
+def test_the_fit_script_reproduces_the_coefficients():
+    """``vmath.py`` holds what ``python -m zenith.codegen.cpu.vmath_fit`` derives."""
+    from zenith.codegen.cpu import vmath, vmath_fit
+
+    p, q, _ = vmath_fit.fit_erf()
+    np.testing.assert_allclose(p, vmath._ERF_P, rtol=1e-9)
+    np.testing.assert_allclose(q, vmath._ERF_Q, rtol=1e-9)
+    c, _ = vmath_fit.fit_poly(np.exp, -math.log(2) / 2, math.log(2) / 2, lambda x, i: x ** (i + 2), 5,
+                              lambda x: 1 + x)
+    np.testing.assert_allclose(c, vmath._EXP_P, rtol=1e-9)
+    c, _ = vmath_fit.fit_poly(np.tanh, 1e-4, 0.625, lambda x, i: x ** 3 * (x * x) ** i, 6, lambda x: x)
+    np.testing.assert_allclose(c, vmath._TANH_P, rtol=1e-9)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from zenith.codegen.cpu import softmax
+from zenith.codegen.cpu import cc, softmax
 from zenith.codegen.cpu.elementwise import chain
 from zenith.codegen.cpu.kernel import CpuOptions, Run, body_ops, register
 from zenith.codegen.cpu.parallel import MIN_FLOPS, matmul, run_parallel
@@ -287,7 +287,7 @@ def build_attention(op: Operation, options: CpuOptions) -> tuple[str, Run] | Non
     peak = np.empty((b, h, sq, 1), dt)
     has_mask = len(pos) == 4
 
-    c_softmax = options.use_c and softmax.available()
+    c_softmax = options.use_c and cc.available()
 
     def attend(q, k, v, bias, scores, peak, dest) -> None:
         np.matmul(q, np.swapaxes(k, -1, -2), out=scores)

@@ -6,7 +6,7 @@ causal, or both) read through its broadcast strides: a pass for the maximum, one
 ``exp`` (``vmath``'s vectorizable ``zk_expf``), one summing in double, one to scale. It keeps
 the NumPy path's semantics: a row whose maximum is ``-inf`` (every key masked)
 becomes ``dead`` (0 under a mask, as the reference; NaN without one, as ``0/0``),
-a row holding a NaN (or ``+inf``) becomes NaN. NumPy took five
+a row holding a NaN (or ``+inf``) becomes NaN. NumPy took six
 passes (scale, max, subtract, exp, sum, divide) and ~1 ms for BERT-base's
 12 x 128 x 128 scores; this takes one call.
 """
@@ -67,10 +67,6 @@ def _entry():
     fn.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_float, ctypes.c_float,
                    ctypes.c_void_p] + [ctypes.c_long] * 6
     return fn
-
-
-def available() -> bool:
-    return cc.available()
 
 
 def softmax_rows(s: np.ndarray, scale: float = 1.0, dead: float = 0.0,

@@ -34,16 +34,11 @@ def fit_erf(n_p: int = 7, n_q: int = 5, iters: int = 12) -> tuple[list[float], l
     return p.tolist(), q.tolist(), float(err)
 
 
-def fit_poly(fn, lo: float, hi: float, basis, lead) -> tuple[list[float], float]:
-    """Coefficients c of ``fn(x) ~ lead(x) + sum_i c_i basis(x, i)`` (relative least squares)."""
+def fit_poly(fn, lo: float, hi: float, basis, terms: int, lead) -> tuple[list[float], float]:
+    """Coefficients c of ``fn(x) ~ lead(x) + sum_i c_i basis(x, i)``, i < terms (relative least squares)."""
     xs = np.linspace(lo, hi, 20001)
     f = fn(xs)
-    k = 0
-    cols = []
-    while basis(xs, k) is not None:
-        cols.append(basis(xs, k))
-        k += 1
-    a = np.stack(cols, 1)
+    a = np.stack([basis(xs, i) for i in range(terms)], 1)
     c = np.linalg.lstsq(a / f[:, None], (f - lead(xs)) / f, rcond=None)[0]
     return c.tolist(), float(np.max(np.abs(lead(xs) + a @ c - f) / f))
 
@@ -52,11 +47,9 @@ def main() -> None:
     p, q, e = fit_erf()
     print(f"erf P = {p}\nerf Q = {q}\n  max rel err (f64) {e:.2e}")
     half_ln2 = math.log(2) / 2
-    c, e = fit_poly(np.exp, -half_ln2, half_ln2,
-                    lambda x, i: x ** (i + 2) if i < 5 else None, lambda x: 1 + x)
+    c, e = fit_poly(np.exp, -half_ln2, half_ln2, lambda x, i: x ** (i + 2), 5, lambda x: 1 + x)
     print(f"exp P = {c}\n  max rel err (f64) {e:.2e}")
-    c, e = fit_poly(np.tanh, 1e-4, 0.625,
-                    lambda x, i: x ** 3 * (x * x) ** i if i < 6 else None, lambda x: x)
+    c, e = fit_poly(np.tanh, 1e-4, 0.625, lambda x, i: x ** 3 * (x * x) ** i, 6, lambda x: x)
     print(f"tanh P = {c}\n  max rel err (f64) {e:.2e}")
 
 

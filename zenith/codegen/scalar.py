@@ -117,7 +117,8 @@ def _clip(a: list[str], attrs: dict, ct: str) -> str:
 
 
 def _relu(a: list[str], attrs: dict, ct: str) -> str:
-    return f"((({a[0]}) > ({ct})0) ? ({a[0]}) : ({ct})0)"
+    # "x < 0 ? 0 : x" keeps NaN (as np.maximum does); "x > 0 ? x : 0" would zero it
+    return f"((({a[0]}) < ({ct})0) ? ({ct})0 : ({a[0]}))"
 
 
 def _f(ct: str) -> str:

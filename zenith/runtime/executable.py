@@ -27,6 +27,7 @@ import numpy as np
 from zenith.codegen.program import Program, ZenithError
 from zenith.runtime.host import HostBackend, view
 from zenith.runtime.pool import Block, MemoryPool
+from zenith.runtime.threads import blas_threads, set_blas_threads
 
 
 class Executable:
@@ -41,6 +42,7 @@ class Executable:
         self.pool = pool if pool is not None else MemoryPool(HostBackend())
         self.profile = profile
         self.calls = 0
+        self.profiled_calls = 0  # calls made with profile=True (the divisor of profile_table)
         self.kernel_seconds: dict[str, float] = {}
         self._lock = threading.Lock()
         self._np = [np.dtype(program.info["np_dtypes"][b.dtype]) for b in program.buffers]
@@ -120,11 +122,24 @@ class Executable:
                         block.offset != self._block.offset:
                     self._bind_arena(block)
                 self._bind_inputs(arrays)
-                self._run()
+                self._run_with_blas_threads()
                 self.calls += 1
                 return [np.array(self._arrays[o], copy=True) for o in self.program.outputs]
             finally:
                 self.pool.free(block)
+
+    def _run_with_blas_threads(self) -> None:
+        """``_run`` with OpenBLAS at the program's ``blas_threads`` (restored after)."""
+        want = self.program.info.get("blas_threads")
+        before = blas_threads() if want else None
+        if before is None or before == want:
+            self._run()
+            return
+        set_blas_threads(want)
+        try:
+            self._run()
+        finally:
+            set_blas_threads(before)
 
     def _run(self) -> None:
         name = ""
@@ -138,6 +153,7 @@ class Executable:
                 t0 = clock()
                 run(ins, outs)
                 acc[name] = acc.get(name, 0.0) + clock() - t0
+            self.profiled_calls += 1
         except ZenithError as e:
             if name and name not in str(e):
                 raise ZenithError(f"kernel '{name}': {e.message}", e.loc, e.notes) from e
@@ -155,7 +171,7 @@ class Executable:
         if not self.kernel_seconds:
             return "no profile: create the Executable with profile=True and call it"
         total = sum(self.kernel_seconds.values())
-        n = max(self.calls, 1)
+        n = max(self.profiled_calls, 1)
         lines = [f"{'kernel':40s} {'kind':11s} {'impl':18s} {'ms/call':>8s} {'%':>6s}"]
         for name, s in sorted(self.kernel_seconds.items(), key=lambda kv: -kv[1])[:top]:
             k = self.program.kernels[name]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from zenith.codegen.cpu import cc, softmax
+from zenith.codegen.cpu import cc, conv, softmax
 from zenith.codegen.cpu.elementwise import chain
 from zenith.codegen.cpu.kernel import CpuOptions, Run, body_ops, register
 from zenith.codegen.cpu.parallel import MIN_FLOPS, matmul, run_parallel
@@ -165,6 +165,9 @@ def build_conv(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
         return None
     if (anchor.attr("group") or 1) != 1:
         return None
+    made = _build_direct_conv(op, anchor, epilogue, options)
+    if made is not None:
+        return made
     if anchor.num_operands == 3 and epilogue:
         try:
             copy, wrap = _bias_into_epilogue(op, per_channel=2)
@@ -215,6 +218,54 @@ def build_conv(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
                 np.add(d2, ins[pos[2]][:, None], out=d2)
 
     return _with_epilogue(op, anchor, epilogue, compute, options, "numpy-im2col-gemm")
+
+
+def _build_direct_conv(op: Operation, anchor: Operation, epilogue: list[Operation],
+                       options: CpuOptions) -> tuple[str, Run] | None:
+    """The C direct convolution (``conv.py``) for f32 layers; the residual add and ReLU of
+    the epilogue fused into its store when they are all of it, else run after it."""
+    if not options.direct_conv or not options.use_c or not cc.available() or \
+            any(v.type.dtype.name != "f32" for v in (*anchor.operands, anchor.results[0])):
+        return None
+    block = op.regions[0].blocks[0]
+    args = list(block.args)
+    if any(v not in args for v in anchor.operands):
+        return None
+    g = conv.geometry_of(anchor)
+    if not conv.supported(g) or g.out_hw != tuple(anchor.results[0].type.shape[2:]):
+        return None
+    pos = [args.index(v) for v in anchor.operands]
+    fused = conv.match_epilogue(anchor.results[0], epilogue, args)
+    yields = list(block.terminator.operands)
+    if fused is not None and len(yields) != 1:
+        fused = None
+    res_i, relu = fused if fused is not None else (None, False)
+    engine = conv.DirectConv(g, options.threads, relu)
+    has_bias = anchor.num_operands == 3
+    const_w = conv.is_constant(op.operand(pos[1]))
+    packed: list = [None, None]  # (source array, packed weights) of constant weights
+
+    def weights(w: np.ndarray) -> np.ndarray:
+        if const_w and packed[0] is w:
+            return packed[1]
+        wpk = engine.pack(w)
+        if const_w and not w.flags.writeable:
+            packed[:] = [w, wpk]
+        return wpk
+
+    def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
+        x, wpk = ins[pos[0]], weights(ins[pos[1]])
+        bias = ins[pos[2]] if has_bias else None
+        res = ins[res_i] if res_i is not None else None
+        for i in range(x.shape[0]):
+            engine(x[i], wpk, bias, None if res is None else res[i], dest[i])
+
+    if fused is not None:
+        def run(ins: list[np.ndarray], outs: list[np.ndarray]) -> None:
+            compute(ins, outs[0])
+        tail = "+relu" * relu
+        return f"c-direct-conv{'+add' if res_i is not None else ''}{tail}", run
+    return _with_epilogue(op, anchor, epilogue, compute, options, "c-direct-conv")
 
 
 @register("pool")

@@ -38,6 +38,8 @@ class CpuOptions:
     # spinning one (and PyTorch's, when loaded) slowed every configuration measured,
     # split GEMMs included (ResNet-50 split: 190 ms with 2, 114 ms with 1).
     c_threads: int = 1
+    # convolutions through the C direct-conv engine (conv.py) instead of im2col + OpenBLAS
+    direct_conv: bool = True
 
     @staticmethod
     def from_env() -> CpuOptions:
@@ -45,7 +47,9 @@ class CpuOptions:
         use_c = os.environ.get("ZENITH_CPU_C", "1") != "0"
         split = os.environ.get("ZENITH_GEMM_SPLIT", "0") == "1"
         c_threads = int(os.environ.get("ZENITH_C_THREADS", "1") or 1)
-        return CpuOptions(threads=threads, use_c=use_c, split_gemm=split, c_threads=c_threads)
+        direct = os.environ.get("ZENITH_DIRECT_CONV", "1") != "0"
+        return CpuOptions(threads=threads, use_c=use_c, split_gemm=split, c_threads=c_threads,
+                          direct_conv=direct)
 
     @property
     def gemm_threads(self) -> int:
@@ -102,6 +106,9 @@ def generate(fn: Function, options: CpuOptions | None = None) -> Program:
         program.kernels[name] = build_kernel(op, options)
     program.info["np_dtypes"] = {b.dtype: dtype(b.dtype).np_dtype for b in program.buffers}
     program.info["threads"] = options.threads
-    if options.split_gemm:  # GEMMs split over our threads: best with a single-threaded BLAS
-        program.info["blas_threads"] = 1  # (a hint: set_blas_threads is the caller's choice)
+    # GEMMs split over our threads, or OpenMP convolutions: OpenBLAS must stay single-threaded
+    # while the program runs, or its pool, which spins for a while after each call, takes a
+    # core from them (ResNet-50: 170 ms against 110). The Executable applies this per call.
+    if options.split_gemm or any(k.impl.startswith("c-direct-conv") for k in program.kernels.values()):
+        program.info["blas_threads"] = 1
     return program

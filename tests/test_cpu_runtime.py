@@ -133,16 +133,6 @@ def test_conv_im2col_with_bias_relu_and_residual(k, stride, pad, dil):
     assert any(i.startswith("numpy-im2col-gemm") for i in _impls(exe))
 
 
-@pytest.mark.parametrize("k,stride,pad", [(3, 2, 1), (2, 2, 0), (3, 1, 0)])
-def test_max_pool(k, stride, pad):
-    m = _module([(1, 3, 9, 9)], lambda b, x: [b.op("zt.max_pool", x, kernel_shape=[k, k],
-                                                  strides=[stride] * 2, pads=[pad] * 4)])
-    x = np.random.default_rng(k).standard_normal((1, 3, 9, 9)).astype(np.float32)
-    x[0, 0, :3, :3] = -np.inf  # a window of -inf only stays -inf (padding never wins)
-    exe = through_runtime(m, [x])
-    assert "numpy-maxpool" in _impls(exe)
-
-
 @pytest.mark.parametrize("mask,dims", [("none", (1, 3, 10, 8)), ("float", (1, 3, 10, 8)),
                                        ("bool", (1, 3, 10, 8)), ("causal", (1, 3, 10, 8)),
                                        ("dead_rows", (1, 3, 10, 8)), ("head_mask", (2, 4, 96, 64)),

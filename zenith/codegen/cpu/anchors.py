@@ -268,42 +268,6 @@ def _build_direct_conv(op: Operation, anchor: Operation, epilogue: list[Operatio
     return _with_epilogue(op, anchor, epilogue, compute, options, "c-direct-conv")
 
 
-@register("pool")
-def build_max_pool(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
-    """2-D max pool (floor mode, no dilation): a running maximum over the window's offsets."""
-    split = _split(op)
-    if split is None:
-        return None
-    anchor, epilogue = split
-    x_t = anchor.operand(0).type
-    if anchor.name != "zt.max_pool" or x_t.rank != 4 or not _float(anchor.operand(0)) or \
-            anchor.attr("ceil_mode") or any(d != 1 for d in (anchor.attr("dilations") or (1, 1))):
-        return None
-    block = op.regions[0].blocks[0]
-    if anchor.operand(0) not in block.args:
-        return None
-    xi = list(block.args).index(anchor.operand(0))
-    n, c, hgt, wid = x_t.shape
-    kh, kw = anchor.attr("kernel_shape")
-    sh, sw = anchor.attr("strides") or (1, 1)
-    pt, pl, pb, pr = anchor.attr("pads") or (0, 0, 0, 0)
-    if min(pt, pl, pb, pr) < 0:
-        return None
-    _, _, ho, wo = anchor.results[0].type.shape
-    xp = np.full((n, c, hgt + pt + pb, wid + pl + pr), -np.inf, x_t.dtype.np_dtype)
-    interior = xp[:, :, pt:pt + hgt, pl:pl + wid]
-    taps = [xp[:, :, i:i + (ho - 1) * sh + 1:sh, j:j + (wo - 1) * sw + 1:sw]
-            for i in range(kh) for j in range(kw)]
-
-    def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
-        np.copyto(interior, ins[xi])
-        np.copyto(dest, taps[0])
-        for t in taps[1:]:
-            np.maximum(dest, t, out=dest)
-
-    return _with_epilogue(op, anchor, epilogue, compute, options, "numpy-maxpool")
-
-
 @register("attention")
 def build_attention(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
     """Attention without grouped heads, soft cap or windows: two batched GEMMs around an

@@ -97,7 +97,7 @@ def build_kernel(op: Operation, options: CpuOptions) -> CpuKernel:
 
 def generate(fn: Function, options: CpuOptions | None = None) -> Program:
     """The CPU Program of a fused, planned function (ZenithError if it is not planned)."""
-    from zenith.codegen.cpu import anchors, elementwise, norm  # noqa: F401  (register the builders)
+    from zenith.codegen.cpu import anchors, elementwise, norm, pool  # noqa: F401  (register the builders)
 
     options = options or CpuOptions.from_env()
     lowered = lower_function(fn, "cpu")

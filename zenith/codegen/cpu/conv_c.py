@@ -113,40 +113,92 @@ static inline void zk_tile(const float* restrict b, const float* restrict w, lon
 }
 
 /* pack B for pixels qs..qs+nc (sub-tiles of NR) and channels c0..c0+kb: [sub][tap][ic][NR] */
+/* the tile's narrow form for the last pixels of a row of Q (Q - q0 < NR): 4 rows x 8 pixels,
+   reading the first 8 lanes of each packed step, with even and odd steps in separate
+   accumulators (eight chains keep both FMA pipes busy). ResNet-50's 7x7 stage has 49 pixels:
+   24 + 24 + 1, and a whole tile for the last one would compute 23 wasted columns. */
+static inline void zk_tile8(const float* restrict b, const float* restrict w, long kn, float* p,
+                            int first, int last, long m0, long q0, long Q, const zk_conv_args* a,
+                            const float* bias, const float* res, float* dest) {
+  const long nc = a->nc;
+  const __m256 zero = _mm256_setzero_ps();
+  __m256 e0 = first ? zero : _mm256_load_ps(p), e1 = first ? zero : _mm256_load_ps(p + nc);
+  __m256 e2 = first ? zero : _mm256_load_ps(p + 2 * nc), e3 = first ? zero : _mm256_load_ps(p + 3 * nc);
+  __m256 o0 = zero, o1 = zero, o2 = zero, o3 = zero;
+  long k = 0;
+  for (; k + 1 < kn; k += 2, b += 2 * NR, w += 2 * MR) {
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + NR);
+    e0 = _mm256_fmadd_ps(_mm256_broadcast_ss(w), b0, e0);
+    e1 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 1), b0, e1);
+    e2 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 2), b0, e2);
+    e3 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 3), b0, e3);
+    o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 4), b1, o0);
+    o1 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 5), b1, o1);
+    o2 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 6), b1, o2);
+    o3 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 7), b1, o3);
+  }
+  if (k < kn) {
+    const __m256 b0 = _mm256_load_ps(b);
+    e0 = _mm256_fmadd_ps(_mm256_broadcast_ss(w), b0, e0);
+    e1 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 1), b0, e1);
+    e2 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 2), b0, e2);
+    e3 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 3), b0, e3);
+  }
+  e0 = _mm256_add_ps(e0, o0); e1 = _mm256_add_ps(e1, o1);
+  e2 = _mm256_add_ps(e2, o2); e3 = _mm256_add_ps(e3, o3);
+  float t[MR * 8] __attribute__((aligned(32)));
+  _mm256_store_ps(last ? t : p, e0); _mm256_store_ps(last ? t + 8 : p + nc, e1);
+  _mm256_store_ps(last ? t + 16 : p + 2 * nc, e2); _mm256_store_ps(last ? t + 24 : p + 3 * nc, e3);
+  if (!last) return;
+  const long n = Q - q0 < 8 ? Q - q0 : 8;
+  for (int r = 0; r < MR; r++) {
+    const long o = (m0 + r) * Q + q0;
+    const float bm = bias ? bias[m0 + r] : 0.f;
+    for (long i = 0; i < n; i++) {
+      const float v = t[r * 8 + i] + bm + (res ? res[o + i] : 0.f);
+      dest[o + i] = a->relu && v < 0.f ? 0.f : v;
+    }
+  }
+}
+
 static void zk_pack(const float* restrict xp, const int* toff, float* restrict dst, long q0, long c0,
                     long kb, long Q, const zk_conv_args* a) {
   /* pack the sub-tile of pixels q0..q0+NR, channels c0..c0+kb, every tap: [tap][ic][NR].
-     Its pixels as runs of consecutive input offsets: one run inside an output row at
-     stride 1 (a vector copy), a few across rows, one per pixel at stride > 1 (a gather).
-     Pixels past Q read as zero. */
-  long start[NR], off[NR], len[NR], idx[NR];
+     Its pixels as runs along output rows (input offsets o, o + sw, o + 2 sw, ...): one run
+     inside a row, a few across rows; stride 1 copies vectors, stride 2 a loop gcc
+     vectorizes with permutes, others element by element. Pixels past Q read as zero. */
+  long start[NR], off[NR], len[NR];
   int runs = 0;
+  const long sw = a->sw;
   for (int j = 0; j < NR; j++) {
     const long q = q0 + j;
-    if (q >= Q) { idx[j] = -1; continue; }
+    if (q >= Q) break;
     const long oh = q / a->Wo, ow = q - oh * a->Wo;
-    const long o = oh * a->sh * a->Wp + ow * a->sw;
-    idx[j] = o;
-    if (runs && off[runs - 1] + len[runs - 1] == o) {
+    const long o = oh * a->sh * a->Wp + ow * sw;
+    if (runs && ow > 0 && off[runs - 1] + len[runs - 1] * sw == o) {
       len[runs - 1]++;
     } else {
       start[runs] = j; off[runs] = o; len[runs] = 1; runs++;
     }
   }
   const long filled = runs ? start[runs - 1] + len[runs - 1] : 0;
-  const int mode = runs == 1 && filled == NR ? 0 : runs <= 3 ? 1 : 2;
+  const int whole = runs == 1 && filled == NR && sw == 1;
   for (long t = 0; t < a->ntap; t++) {
     const float* src = xp + c0 * a->plane + toff[t];
     for (long ic = 0; ic < kb; ic++, src += a->plane, dst += NR) {
-      if (mode == 0) {
+      if (whole) {
         for (int j = 0; j < NV; j++) _mm256_store_ps(dst + 8 * j, _mm256_loadu_ps(src + off[0] + 8 * j));
-      } else if (mode == 1) {
-        for (int u = 0; u < runs; u++)
-          for (long i = 0; i < len[u]; i++) dst[start[u] + i] = src[off[u] + i];
-        for (long j = filled; j < NR; j++) dst[j] = 0.f;
-      } else {
-        for (int j = 0; j < NR; j++) dst[j] = idx[j] >= 0 ? src[idx[j]] : 0.f;
+        continue;
       }
+      for (int u = 0; u < runs; u++) {
+        float* restrict d = dst + start[u];
+        const float* s = src + off[u];
+        const long n = len[u];
+        if (sw == 1) for (long i = 0; i < n; i++) d[i] = s[i];
+        else if (sw == 2) for (long i = 0; i < n; i++) d[i] = s[2 * i];
+        else for (long i = 0; i < n; i++) d[i] = s[i * sw];
+      }
+      for (long j = filled; j < NR; j++) dst[j] = 0.f;
     }
   }
 }
@@ -192,9 +244,18 @@ void zk_conv(const float* restrict xp, const float* restrict wpk, const float* b
         /* an A micro-panel stays in L1 across the block's sub-tiles (the other order,
            a B sub-tile across the channels, measured the same on ResNet-50) */
         for (long mt = mt0; mt < mt1; mt++)
-          for (long q0 = qs; q0 < qs + nc && q0 < Q; q0 += NR)
-            zk_tile(pk + (q0 - qs) / NR * step, wb + mt * ntap * kb * MR, ntap * kb,
-                    part + mt * MR * nc + (q0 - qs), first, last, mt * MR, q0, Q, a, bias, res, dest);
+          for (long q0 = qs; q0 < qs + nc && q0 < Q; q0 += NR) {
+            const float* bt = pk + (q0 - qs) / NR * step;
+            const float* wt = wb + mt * ntap * kb * MR;
+            float* pt = part + mt * MR * nc + (q0 - qs);
+            if (Q - q0 >= NR) {
+              zk_tile(bt, wt, ntap * kb, pt, first, last, mt * MR, q0, Q, a, bias, res, dest);
+            } else {
+              for (long qq = q0; qq < Q; qq += 8)
+                zk_tile8(bt + (qq - q0), wt, ntap * kb, pt + (qq - q0), first, last, mt * MR, qq, Q,
+                         a, bias, res, dest);
+            }
+          }
       }
     }
   }

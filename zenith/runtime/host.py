@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from zenith.runtime import hostmem
 from zenith.runtime.pool import Block
-
-ALIGNMENT = 64
 
 
 class HostBackend:
-    """Segments are 64-byte-aligned NumPy byte arrays."""
+    """Segments are 64-byte-aligned NumPy byte arrays (on huge pages from 1 MiB: hostmem)."""
 
     name = "host"
 
     def allocate(self, nbytes: int) -> np.ndarray:
-        raw = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)
-        start = (-raw.ctypes.data) % ALIGNMENT
-        return raw[start:start + nbytes]
+        return hostmem.zeros(nbytes, np.uint8)
 
     def release(self, handle: np.ndarray) -> None:
         del handle  # NumPy frees the memory when the last view goes

@@ -27,6 +27,7 @@ from zenith.codegen.cpu import cc
 from zenith.codegen.cpu.conv_c import MAX_TAPS, MR, NR, SOURCE, ConvArgs
 from zenith.ir.core import Operation, Value
 from zenith.ir.opdef import CONSTANT_LIKE, VIEW
+from zenith.runtime import hostmem
 
 PACK_FLOATS = 112 * 1024  # packed B per block: 448 KB, most of a 512 KB L2
 
@@ -92,12 +93,6 @@ def _entry():
     return fn
 
 
-def _aligned(n: int) -> np.ndarray:
-    raw = np.zeros(n + 16, np.float32)
-    skip = (-raw.ctypes.data % 64) // 4
-    return raw[skip:skip + n]
-
-
 class DirectConv:
     """One layer: ``conv(x, wpk, bias, res, dest)`` per image, with kernel-owned scratch."""
 
@@ -111,19 +106,22 @@ class DirectConv:
         hp, wp = g.H + pt + pb, g.W + pl + pr
         self.padded = any(g.pads)
         # the padded image (borders stay zero); unpadded layers read x itself
-        self.xp = np.zeros((g.C, hp, wp), np.float32) if self.padded else None
+        self.xp = hostmem.zeros((g.C, hp, wp)) if self.padded else None
         self.interior = self.xp[:, pt:pt + g.H, pl:pl + g.W] if self.padded else None
         self.toff = np.array([i * dh * wp + j * dw for i in range(g.kh) for j in range(g.kw)],
                              np.int32)
         taps = g.kh * g.kw
         per_thread = self.nc * taps * self.kc + (g.M * self.nc if self.kc < g.C else 0)
-        self.work = _aligned(threads * per_thread)
+        self.work = hostmem.zeros(threads * per_thread)
         self.args = ConvArgs(g.C, g.M, taps, wp, hp * wp, ho, wo, sh, sw, self.kc, self.nc,
                              int(relu), threads, int(split_m))
         self.fn = _entry()
 
     def pack(self, w: np.ndarray) -> np.ndarray:
-        return pack_weights(np.asarray(w, np.float32), self.kc)
+        packed = pack_weights(np.asarray(w, np.float32), self.kc)
+        out = hostmem.zeros(packed.shape)  # huge pages: the weights stream through the TLB
+        np.copyto(out, packed)
+        return out
 
     def __call__(self, x: np.ndarray, wpk: np.ndarray, bias: np.ndarray | None,
                  res: np.ndarray | None, dest: np.ndarray) -> None:

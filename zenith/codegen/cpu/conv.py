@@ -89,7 +89,7 @@ def pack_weights(w: np.ndarray, kc: int) -> np.ndarray:
 def _entry():
     fn = cc.load(SOURCE).zk_conv
     fn.restype = None
-    fn.argtypes = [ctypes.c_void_p] * 7 + [ctypes.POINTER(ConvArgs)]
+    fn.argtypes = [ctypes.c_void_p] * 8 + [ctypes.POINTER(ConvArgs)]
     return fn
 
 
@@ -107,14 +107,13 @@ class DirectConv:
         self.padded = any(g.pads)
         # the padded image (borders stay zero); unpadded layers read x itself
         self.xp = hostmem.zeros((g.C, hp, wp)) if self.padded else None
-        self.interior = self.xp[:, pt:pt + g.H, pl:pl + g.W] if self.padded else None
         self.toff = np.array([i * dh * wp + j * dw for i in range(g.kh) for j in range(g.kw)],
                              np.int32)
         taps = g.kh * g.kw
         per_thread = self.nc * taps * self.kc + (g.M * self.nc if self.kc < g.C else 0)
         self.work = hostmem.zeros(threads * per_thread)
         self.args = ConvArgs(g.C, g.M, taps, wp, hp * wp, ho, wo, sh, sw, self.kc, self.nc,
-                             int(relu), threads, int(split_m))
+                             int(relu), threads, int(split_m), g.H, g.W, pt, pl)
         self.fn = _entry()
 
     def pack(self, w: np.ndarray) -> np.ndarray:
@@ -125,15 +124,13 @@ class DirectConv:
 
     def __call__(self, x: np.ndarray, wpk: np.ndarray, bias: np.ndarray | None,
                  res: np.ndarray | None, dest: np.ndarray) -> None:
-        """x (C, H, W), dest and res (M, Ho, Wo): C-contiguous f32."""
-        if self.padded:
-            np.copyto(self.interior, x)
-            src = self.xp
-        else:
-            src = x
-        self.fn(src.ctypes.data, wpk.ctypes.data, None if bias is None else bias.ctypes.data,
-                None if res is None else res.ctypes.data, dest.ctypes.data, self.work.ctypes.data,
-                self.toff.ctypes.data, ctypes.byref(self.args))
+        """x (C, H, W), dest and res (M, Ho, Wo): C-contiguous f32. The threads copy x into
+        the padded image themselves (it was a single-threaded NumPy copy per layer)."""
+        def ptr(a: np.ndarray | None) -> int | None:
+            return None if a is None else a.ctypes.data
+
+        self.fn(ptr(x), ptr(self.xp), ptr(wpk), ptr(bias), ptr(res), ptr(dest), ptr(self.work),
+                ptr(self.toff), ctypes.byref(self.args))
 
 
 def is_constant(v: Value) -> bool:

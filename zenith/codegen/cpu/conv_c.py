@@ -28,7 +28,7 @@ class ConvArgs(ctypes.Structure):
 
     _fields_ = [(n, ctypes.c_long) for n in (
         "C", "M", "ntap", "Wp", "plane", "Ho", "Wo", "sh", "sw", "kc", "nc", "relu",
-        "threads", "split_m")]
+        "threads", "split_m", "H", "W", "pt", "pl")]
 
 
 SOURCE = r"""/* zenith direct conv: f32, 4x24 AVX2/FMA register tile, packed B blocks */
@@ -43,6 +43,7 @@ SOURCE = r"""/* zenith direct conv: f32, 4x24 AVX2/FMA register tile, packed B b
 
 typedef struct {
   long C, M, ntap, Wp, plane, Ho, Wo, sh, sw, kc, nc, relu, threads, split_m;
+  long H, W, pt, pl;  /* the unpadded image and where it sits in the padded one */
 } zk_conv_args;
 
 /* one register tile: rows m0..m0+MR, pixels q0..q0+NR (clipped to Q), over kn packed steps of
@@ -207,13 +208,17 @@ static void zk_pack(const float* restrict xp, const int* toff, float* restrict d
   }
 }
 
-/* one image. xp: [C][plane] padded input; wpk: per channel block c0, [M/MR][ntap][kb][MR];
+/* one image. x: [C][H][W] input; xpad: [C][plane] its padded copy (borders zero), filled
+   here by the threads, or NULL when there is no padding (x is read in place);
+   wpk: per channel block c0, [M/MR][ntap][kb][MR];
    dest, res: [M][Ho*Wo]; work: per thread, nc*ntap*kc floats of packed B, then M*nc of
    partial sums (when C > kc); 32-byte aligned.
    split_m: the threads share one packed block (each packs every nt-th sub-tile, with a
    barrier either side) and split the output channels; else each packs its own pixel blocks. */
-void zk_conv(const float* restrict xp, const float* restrict wpk, const float* bias, const float* res,
-             float* restrict dest, float* restrict work, const int* toff, const zk_conv_args* a) {
+void zk_conv(const float* restrict x, float* restrict xpad, const float* restrict wpk, const float* bias,
+             const float* res, float* restrict dest, float* restrict work, const int* toff,
+             const zk_conv_args* a) {
+  const float* xp = xpad ? xpad : x;
   const long Q = a->Ho * a->Wo, MT = a->M / MR, C = a->C, kc = a->kc, nc = a->nc, ntap = a->ntap;
   const long QB = (Q + nc - 1) / nc;
   const long per_thread = nc * ntap * kc + (C > kc ? a->M * nc : 0);
@@ -224,6 +229,13 @@ void zk_conv(const float* restrict xp, const float* restrict wpk, const float* b
     nt = omp_get_num_threads();
     id = omp_get_thread_num();
 #endif
+    if (xpad) {  /* the interior of the padded copy, a share of the channels per thread */
+      for (long c = C * id / nt; c < C * (id + 1) / nt; c++)
+        for (long h = 0; h < a->H; h++)
+          memcpy(xpad + c * a->plane + (h + a->pt) * a->Wp + a->pl, x + (c * a->H + h) * a->W,
+                 (size_t)a->W * sizeof(float));
+#pragma omp barrier
+    }
     const int shared = a->split_m && nt > 1;
     long mt0 = 0, mt1 = MT, qb0 = 0, qb1 = QB;
     if (a->split_m) { mt0 = MT * id / nt; mt1 = MT * (id + 1) / nt; }

@@ -59,21 +59,29 @@ void {ENTRY}(const float* restrict x, float* restrict y) {{
 """
 
 
+def _pool_anchor(op: Operation, name: str) -> tuple[Operation, list[Operation], int] | None:
+    """(anchor, epilogue, index of its input among the kernel's) for a float ``name`` anchor
+    that reads a kernel input, else None."""
+    split = _split(op)
+    if split is None or split[0].name != name or not _float(split[0].operand(0)):
+        return None
+    args = list(op.regions[0].blocks[0].args)
+    if split[0].operand(0) not in args:
+        return None
+    return split[0], split[1], args.index(split[0].operand(0))
+
+
 @register("pool")
 def build_max_pool(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
     """2-D max pool (floor mode, no dilation): generated C, or a running NumPy maximum."""
-    split = _split(op)
-    if split is None:
+    found = _pool_anchor(op, "zt.max_pool")
+    if found is None:
         return None
-    anchor, epilogue = split
+    anchor, epilogue, xi = found
     x_t = anchor.operand(0).type
-    if anchor.name != "zt.max_pool" or x_t.rank != 4 or not _float(anchor.operand(0)) or \
-            anchor.attr("ceil_mode") or any(d != 1 for d in (anchor.attr("dilations") or (1, 1))):
+    if x_t.rank != 4 or anchor.attr("ceil_mode") or \
+            any(d != 1 for d in (anchor.attr("dilations") or (1, 1))):
         return None
-    block = op.regions[0].blocks[0]
-    if anchor.operand(0) not in block.args:
-        return None
-    xi = list(block.args).index(anchor.operand(0))
     n, c, hgt, wid = x_t.shape
     kh, kw = anchor.attr("kernel_shape")
     sh, sw = anchor.attr("strides") or (1, 1)
@@ -110,18 +118,11 @@ def build_max_pool(op: Operation, options: CpuOptions) -> tuple[str, Run] | None
 @register("pool")
 def build_global_avg_pool(op: Operation, options: CpuOptions) -> tuple[str, Run] | None:
     """Mean over the spatial dims of an f32/f64 (N, C, ...) tensor, into the (N, C, 1...) output."""
-    split = _split(op)
-    if split is None:
+    found = _pool_anchor(op, "zt.global_avg_pool")
+    if found is None or found[0].operand(0).type.rank < 3:
         return None
-    anchor, epilogue = split
-    x_t = anchor.operand(0).type
-    if anchor.name != "zt.global_avg_pool" or x_t.rank < 3 or not _float(anchor.operand(0)):
-        return None
-    block = op.regions[0].blocks[0]
-    if anchor.operand(0) not in block.args:
-        return None
-    xi = list(block.args).index(anchor.operand(0))
-    n, c = x_t.shape[:2]
+    anchor, epilogue, xi = found
+    n, c = anchor.operand(0).type.shape[:2]
 
     def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
         np.mean(ins[xi].reshape(n, c, -1), axis=2, out=dest.reshape(n, c))

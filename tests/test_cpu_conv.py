@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.test_cpu_runtime import _const, _impls, _module, through_runtime
-from zenith.codegen.cpu import CpuOptions, cc, generate
+from zenith.codegen.cpu import CpuOptions, cc, generate, hostmem
 from zenith.codegen.cpu.conv import DirectConv, Geometry, blocking, pack_weights
 from zenith.interpreter import interpret
 from zenith.passes import run_pipeline
@@ -215,3 +215,17 @@ def test_program_runs_with_single_threaded_blas_and_restores_it():
         assert seen == [1] and blas_threads() == 2
     finally:
         set_blas_threads(before)
+
+
+def test_hostmem_zeros_big_buffers_on_huge_page_boundaries(monkeypatch):
+    big = hostmem.zeros((3, 1 << 19), np.float32)  # 6 MiB
+    assert big.shape == (3, 1 << 19) and big.flags.c_contiguous and big.flags.writeable
+    assert not big.any()
+    if hostmem.enabled():
+        assert big.ctypes.data % hostmem.HUGE_PAGE == 0
+    big[2, -1] = 1.5  # the whole extent is usable
+    small = hostmem.zeros(1000, np.float64)
+    assert small.ctypes.data % hostmem.ALIGNMENT == 0 and not small.any()
+    monkeypatch.setenv("ZENITH_HUGEPAGES", "0")
+    plain = hostmem.zeros(1 << 21, np.uint8)
+    assert not hostmem.enabled() and plain.ctypes.data % hostmem.ALIGNMENT == 0 and not plain.any()

@@ -103,18 +103,3 @@ def test_double_free_and_free_all():
     pool.free_all()
     assert pool.stats.bytes_reserved == 0 and pool.stats.segments == 0
 
-
-def test_hostmem_zeros_big_buffers_on_huge_page_boundaries(monkeypatch):
-    from zenith.runtime import hostmem
-
-    big = hostmem.zeros((3, 1 << 19), np.float32)  # 6 MiB
-    assert big.shape == (3, 1 << 19) and big.flags.c_contiguous and big.flags.writeable
-    assert not big.any()
-    if hostmem.enabled():
-        assert big.ctypes.data % hostmem.HUGE_PAGE == 0
-    big[2, -1] = 1.5  # the whole extent is usable
-    small = hostmem.zeros(1000, np.float64)
-    assert small.ctypes.data % hostmem.ALIGNMENT == 0 and not small.any()
-    monkeypatch.setenv("ZENITH_HUGEPAGES", "0")
-    plain = hostmem.zeros(1 << 21, np.uint8)
-    assert not hostmem.enabled() and plain.ctypes.data % hostmem.ALIGNMENT == 0 and not plain.any()

@@ -12,10 +12,11 @@ ALIGNMENT = 64
 class HostBackend:
     """Segments are 64-byte-aligned NumPy byte arrays.
 
-    Not on huge pages (``hostmem``): with the arena on 2 MiB pages BERT-base was 3-7%
-    slower in four one-process comparisons (e.g. 280.2 against 268.5 ms), plausibly
-    because its buffers, at offsets that are multiples of large powers of two, then
-    collide in the physically indexed L2."""
+    Not on huge pages (``zenith.codegen.cpu.hostmem``, which the direct convolution
+    uses): with the arena on 2 MiB pages BERT-base was 3-7% slower in four one-process
+    comparisons (e.g. 280.2 against 268.5 ms), plausibly because its buffers, at
+    offsets that are multiples of large powers of two, then collide in the
+    physically indexed L2."""
 
     name = "host"
 

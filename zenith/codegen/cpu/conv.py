@@ -23,11 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zenith.codegen.cpu import cc
+from zenith.codegen.cpu import cc, hostmem
 from zenith.codegen.cpu.conv_c import MAX_TAPS, MR, NR, SOURCE, ConvArgs
 from zenith.ir.core import Operation, Value
 from zenith.ir.opdef import CONSTANT_LIKE, VIEW
-from zenith.runtime import hostmem
 
 PACK_FLOATS = 112 * 1024  # packed B per block: 448 KB, most of a 512 KB L2
 

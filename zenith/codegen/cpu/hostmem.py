@@ -6,7 +6,7 @@ nothing is huge unless asked). Kernels that stream weights and walk activations
 in strided rows then miss the TLB ~500x less often: the direct convolution's
 576-channel 1x1 shape went from 37 to 41 GF/s on one core and its 1024-channel
 14x14 one from 50 to 59 (docs/benchmarks.md). The arena is not on huge pages
-(``host.py`` says why). Buffers under 1 MiB, platforms
+(``zenith/runtime/host.py`` says why). Buffers under 1 MiB, platforms
 without ``MADV_HUGEPAGE`` and ``ZENITH_HUGEPAGES=0`` get ordinary 64-byte-aligned
 NumPy memory. Fresh huge-page memory is zeroed, like ``np.zeros``.
 """

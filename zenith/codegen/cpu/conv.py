@@ -98,20 +98,18 @@ class DirectConv:
     def __init__(self, g: Geometry, threads: int, relu: bool) -> None:
         if not supported(g):
             raise ValueError(f"direct conv does not support {g}")
-        self.g = g
-        self.kc, self.nc, split_m = blocking(g, threads)
+        self.kc, nc, split_m = blocking(g, threads)
         ho, wo = g.out_hw
         (sh, sw), (dh, dw), (pt, pl, pb, pr) = g.strides, g.dilations, g.pads
         hp, wp = g.H + pt + pb, g.W + pl + pr
-        self.padded = any(g.pads)
         # the padded image (borders stay zero); unpadded layers read x itself
-        self.xp = hostmem.zeros((g.C, hp, wp)) if self.padded else None
+        self.xp = hostmem.zeros((g.C, hp, wp)) if any(g.pads) else None
         self.toff = np.array([i * dh * wp + j * dw for i in range(g.kh) for j in range(g.kw)],
                              np.int32)
         taps = g.kh * g.kw
-        per_thread = self.nc * taps * self.kc + (g.M * self.nc if self.kc < g.C else 0)
+        per_thread = nc * taps * self.kc + (g.M * nc if self.kc < g.C else 0)
         self.work = hostmem.zeros(threads * per_thread)
-        self.args = ConvArgs(g.C, g.M, taps, wp, hp * wp, ho, wo, sh, sw, self.kc, self.nc,
+        self.args = ConvArgs(g.C, g.M, taps, wp, hp * wp, ho, wo, sh, sw, self.kc, nc,
                              int(relu), threads, int(split_m), g.H, g.W, pt, pl)
         self.fn = _entry()
 
@@ -125,11 +123,12 @@ class DirectConv:
                  res: np.ndarray | None, dest: np.ndarray) -> None:
         """x (C, H, W), dest and res (M, Ho, Wo): C-contiguous f32. The threads copy x into
         the padded image themselves (it was a single-threaded NumPy copy per layer)."""
-        def ptr(a: np.ndarray | None) -> int | None:
-            return None if a is None else a.ctypes.data
-
         self.fn(ptr(x), ptr(self.xp), ptr(wpk), ptr(bias), ptr(res), ptr(dest), ptr(self.work),
                 ptr(self.toff), ctypes.byref(self.args))
+
+
+def ptr(a: np.ndarray | None) -> int | None:
+    return None if a is None else a.ctypes.data
 
 
 def is_constant(v: Value) -> bool:

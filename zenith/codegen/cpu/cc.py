@@ -69,8 +69,8 @@ def cache_key(source: str) -> str:
 def load(source: str) -> ctypes.CDLL:
     """The shared object of ``source`` (compiled once, then from the disk cache)."""
     # idle OpenMP workers spin ~10k rounds (~0.1 ms) before sleeping: long enough to bridge
-    # the Python between one kernel's parallel region and the next (waking a sleeping
-    # vCPU costs more), short enough not to take a core from a peer once the model is done
+    # the Python between one kernel's parallel region and the next, short enough not to
+    # take a core from a peer once the model is done (docs/runtime.md)
     os.environ.setdefault("GOMP_SPINCOUNT", "10000")
     path = cache_dir() / f"{cache_key(source)}.so"
     if not path.exists():

@@ -159,11 +159,6 @@ def match_epilogue(h: Value, epilogue: list[Operation], args: list[Value]
     return res, relu
 
 
-def flops(g: Geometry) -> int:
-    ho, wo = g.out_hw
-    return 2 * g.M * g.C * g.kh * g.kw * ho * wo
-
-
 def geometry_of(anchor: Operation) -> Geometry:
     (_, c, hgt, wid), (m, _, kh, kw) = anchor.operand(0).type.shape, anchor.operand(1).type.shape
     return Geometry(c, hgt, wid, m, kh, kw, tuple(anchor.attr("strides") or (1, 1)),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from zenith.codegen.cpu import cc, conv, softmax
+from zenith.codegen.cpu import cc, conv, softmax, winograd
 from zenith.codegen.cpu.elementwise import chain
 from zenith.codegen.cpu.kernel import CpuOptions, Run, body_ops, register
 from zenith.codegen.cpu.parallel import MIN_FLOPS, matmul, run_parallel
@@ -241,31 +241,58 @@ def _build_direct_conv(op: Operation, anchor: Operation, epilogue: list[Operatio
         fused = None
     res_i, relu = fused if fused is not None else (None, False)
     engine = conv.DirectConv(g, options.threads, relu)
+    wino = winograd.WinogradConv(g, options.threads, relu) \
+        if options.winograd and winograd.profitable(g) else None
+    weights = _ConvWeights(engine, wino, conv.is_constant(op.operand(pos[1])))
     has_bias = anchor.num_operands == 3
-    const_w = conv.is_constant(op.operand(pos[1]))
-    packed: list = [None, None]  # (source array, packed weights) of constant weights
-
-    def weights(w: np.ndarray) -> np.ndarray:
-        if const_w and packed[0] is w:
-            return packed[1]
-        wpk = engine.pack(w)
-        if const_w and not w.flags.writeable:
-            packed[:] = [w, wpk]
-        return wpk
 
     def compute(ins: list[np.ndarray], dest: np.ndarray) -> None:
-        x, wpk = ins[pos[0]], weights(ins[pos[1]])
+        x, w = ins[pos[0]], weights(ins[pos[1]])
         bias = ins[pos[2]] if has_bias else None
         res = ins[res_i] if res_i is not None else None
         for i in range(x.shape[0]):
-            engine(x[i], wpk, bias, None if res is None else res[i], dest[i])
+            r = None if res is None else res[i]
+            # Winograd declines (writing nothing) an image with NaN, infinity or huge values
+            if w.u is None or not wino(x[i], w.u, bias, r, dest[i]):
+                engine(x[i], w.direct(), bias, r, dest[i])
 
+    name = "c-winograd-conv" if wino is not None else "c-direct-conv"
     if fused is not None:
         def run(ins: list[np.ndarray], outs: list[np.ndarray]) -> None:
             compute(ins, outs[0])
         tail = "+relu" * relu
-        return f"c-direct-conv{'+add' if res_i is not None else ''}{tail}", run
-    return _with_epilogue(op, anchor, epilogue, compute, options, "c-direct-conv")
+        return f"{name}{'+add' if res_i is not None else ''}{tail}", run
+    return _with_epilogue(op, anchor, epilogue, compute, options, name)
+
+
+class _ConvWeights:
+    """A convolution's weights in the engines' layouts: Winograd's transform when it runs
+    (None when the weights are out of its range), the direct engine's packing on first
+    need. Constant weights are prepared once (cached by the identity of their read-only
+    array); weights that are kernel inputs again every call."""
+
+    def __init__(self, engine: conv.DirectConv, wino: winograd.WinogradConv | None,
+                 constant: bool) -> None:
+        self.engine, self.wino, self.constant = engine, wino, constant
+        self.cached: _Prepared | None = None
+
+    def __call__(self, w: np.ndarray) -> _Prepared:
+        if self.cached is not None and self.cached.src is w:
+            return self.cached
+        prepared = _Prepared(w, self.engine, None if self.wino is None else self.wino.pack(w))
+        if self.constant and not w.flags.writeable:
+            self.cached = prepared
+        return prepared
+
+
+class _Prepared:
+    def __init__(self, src: np.ndarray, engine: conv.DirectConv, u: np.ndarray | None) -> None:
+        self.src, self.engine, self.u, self.packed = src, engine, u, None
+
+    def direct(self) -> np.ndarray:
+        if self.packed is None:
+            self.packed = self.engine.pack(self.src)
+        return self.packed
 
 
 @register("attention")

@@ -31,7 +31,7 @@ class ConvArgs(ctypes.Structure):
         "threads", "split_m", "H", "W", "pt", "pl")]
 
 
-SOURCE = r"""/* zenith direct conv: f32, 4x24 AVX2/FMA register tile, packed B blocks */
+TILE = r"""/* zenith 4x24 AVX2/FMA register tile over packed B (shared by the direct and Winograd convs) */
 #include <immintrin.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -113,7 +113,6 @@ static inline void zk_tile(const float* restrict b, const float* restrict w, lon
   }
 }
 
-/* pack B for pixels qs..qs+nc (sub-tiles of NR) and channels c0..c0+kb: [sub][tap][ic][NR] */
 /* the tile's narrow form for the last pixels of a row of Q (Q - q0 < NR): 4 rows x 8 pixels,
    reading the first 8 lanes of each packed step, with even and odd steps in separate
    accumulators (eight chains keep both FMA pipes busy). ResNet-50's 7x7 stage has 49 pixels:
@@ -162,6 +161,10 @@ static inline void zk_tile8(const float* restrict b, const float* restrict w, lo
   }
 }
 
+"""
+
+SOURCE = TILE + r"""
+/* zenith direct conv: packed B blocks from the padded image */
 static void zk_pack(const float* restrict xp, const int* toff, float* restrict dst, long q0, long c0,
                     long kb, long Q, const zk_conv_args* a) {
   /* pack the sub-tile of pixels q0..q0+NR, channels c0..c0+kb, every tap: [tap][ic][NR].

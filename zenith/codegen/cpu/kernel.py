@@ -40,6 +40,9 @@ class CpuOptions:
     c_threads: int = 1
     # convolutions through the C direct-conv engine (conv.py) instead of im2col + OpenBLAS
     direct_conv: bool = True
+    # 3x3 stride-1 convolutions with enough tiles through Winograd F(4x4, 3x3) (winograd.py;
+    # needs direct_conv: its fallback for non-finite inputs)
+    winograd: bool = True
 
     @staticmethod
     def from_env() -> CpuOptions:
@@ -48,8 +51,9 @@ class CpuOptions:
         split = os.environ.get("ZENITH_GEMM_SPLIT", "0") == "1"
         c_threads = int(os.environ.get("ZENITH_C_THREADS", "1") or 1)
         direct = os.environ.get("ZENITH_DIRECT_CONV", "1") != "0"
+        wino = os.environ.get("ZENITH_WINOGRAD", "1") != "0"
         return CpuOptions(threads=threads, use_c=use_c, split_gemm=split, c_threads=c_threads,
-                          direct_conv=direct)
+                          direct_conv=direct, winograd=wino)
 
     @property
     def gemm_threads(self) -> int:

@@ -58,8 +58,9 @@ def transform_weights(w: np.ndarray) -> np.ndarray | None:
     if not np.all(np.abs(w64) < WEIGHT_LIMIT):  # False for NaN too
         return None
     k, c = w64.shape[:2]
-    u = np.einsum("pi,kcij,qj->pqkc", G, w64, G).reshape(POSITIONS, k // MR, MR, c)
-    return np.ascontiguousarray(u.transpose(0, 1, 3, 2), dtype=np.float32)
+    # G g G^T for every (k, c) pair at once: vec(G g G^T) = (G kron G) vec(g)
+    u = (w64.reshape(k * c, 9) @ np.kron(G, G).T).reshape(k // MR, MR, c, POSITIONS)
+    return np.ascontiguousarray(u.transpose(3, 0, 2, 1), dtype=np.float32)
 
 
 @functools.lru_cache(maxsize=1)

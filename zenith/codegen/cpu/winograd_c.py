@@ -184,6 +184,30 @@ static void zw_output(const float* M, long Kt, long k0, long r0, long r1, long q
   }
 }
 
+/* a 4x16 register tile for blocks of at most four quads: M rows m..m+4 (stride NR) =
+   sum over kn steps of w (kn x MR) times b (kn x NR, its first 16 lanes). Eight
+   accumulators; each weight is broadcast once (two 4x8 tiles would load it twice). */
+static inline void zw_tile16(const float* restrict b, const float* restrict w, long kn,
+                             float* restrict m) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+         c30 = c00, c31 = c00;
+  for (long k = 0; k < kn; k++, b += NR, w += MR) {
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    __m256 av = _mm256_broadcast_ss(w);
+    c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+    av = _mm256_broadcast_ss(w + 1);
+    c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+    av = _mm256_broadcast_ss(w + 2);
+    c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+    av = _mm256_broadcast_ss(w + 3);
+    c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+  }
+  _mm256_store_ps(m, c00); _mm256_store_ps(m + 8, c01);
+  _mm256_store_ps(m + NR, c10); _mm256_store_ps(m + NR + 8, c11);
+  _mm256_store_ps(m + 2 * NR, c20); _mm256_store_ps(m + 2 * NR + 8, c21);
+  _mm256_store_ps(m + 3 * NR, c30); _mm256_store_ps(m + 3 * NR + 8, c31);
+}
+
 /* copy channels c0..c1 of x into the padded image; 1 when a value is not finite or
    |value| >= 2^64 */
 static int zw_copy(const float* restrict x, float* restrict xp, long c0, long c1, const zw_args* a) {
@@ -261,12 +285,9 @@ int zw_conv(const float* restrict x, float* restrict xpad, const float* restrict
           for (long kg = kg0; kg < kg1; kg++) {
             const float* up = U + (p * KG + kg) * C * MR;
             float* mp = Mb + p * ZW_VSTRIDE(Kt) + (kg - kg0) * MR * NR;
-            if (n > 16) {
-              zk_tile(vp, up, C, mp, 1, 0, 0, 0, 0, &ta, NULL, NULL, NULL);
-            } else {
-              for (long v = 0; v < n; v += 8)
-                zk_tile8(vp + v, up, C, mp + v, 1, 0, 0, 0, 0, &ta, NULL, NULL, NULL);
-            }
+            if (n > 16) zk_tile(vp, up, C, mp, 1, 0, 0, 0, 0, &ta, NULL, NULL, NULL);
+            else if (n > 8) zw_tile16(vp, up, C, mp);
+            else zk_tile8(vp, up, C, mp, 1, 0, 0, 0, 0, &ta, NULL, NULL, NULL);
           }
         }
         zw_output(Mb, Kt, kg0 * MR, 0, Kt, q0, nq, bias, res, dest, a);
